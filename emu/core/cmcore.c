@@ -1,0 +1,517 @@
+/*
+ * Native hooks that tie the system level to unicorn, and the functions the
+ * Python side calls through ctypes.
+ *
+ * Virtual time: each translated block adds its instruction count when it
+ * begins. The block hook runs before the block's first instruction, so an
+ * exception taken there (by writing PC) or a stop requested there happens
+ * before the block executes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmcore.h"
+
+/* QEMU exception numbers that unicorn passes to interrupt hooks. */
+enum {
+    EXCP_UDEF = 1,
+    EXCP_SWI = 2,
+    EXCP_PREFETCH_ABORT = 3,
+    EXCP_DATA_ABORT = 4,
+    EXCP_BKPT = 7,
+    EXCP_EXCEPTION_EXIT = 8,
+    EXCP_NOCP = 17,
+    EXCP_INVSTATE = 18,
+    EXCP_UNALIGNED = 22,
+};
+
+#define SCS_BASE 0xE0000000u
+#define SCS_SIZE 0x00100000u
+#define COUNT_SELF_LOOP 0x8000u
+
+static uint32_t rd(cm_core *c, int reg)
+{
+    uint32_t v = 0;
+    uc_reg_read(c->uc, reg, &v);
+    return v;
+}
+
+static uint16_t read16(cm_core *c, uint32_t addr)
+{
+    uint16_t v = 0;
+    if (uc_mem_read(c->uc, addr, &v, 2) != UC_ERR_OK)
+        return 0;
+    return v;
+}
+
+static int is_wide(uint16_t hw)
+{
+    return (hw >> 11) >= 0x1D;
+}
+
+/* -- Instruction counts ---------------------------------------------------------- */
+
+static unsigned slot_of(uint32_t addr)
+{
+    return (unsigned)((addr * 2654435761u) >> 16) & (CM_COUNT_CACHE - 1);
+}
+
+/* Decode the Thumb instruction lengths of a block once and remember them. */
+static unsigned block_count(cm_core *c, uint32_t addr, uint32_t size)
+{
+    unsigned s = slot_of(addr);
+    if (c->cache_addr[s] == addr && c->cache_size[s] == size)
+        return c->cache_count[s];
+
+    uint8_t buf[8192];
+    uint32_t n = size < sizeof buf ? size : sizeof buf;
+    unsigned count = 0;
+    if (uc_mem_read(c->uc, addr, buf, n) != UC_ERR_OK)
+        return (size + 1) / 2;
+    for (uint32_t i = 0; i + 1 < n; count++) {
+        uint16_t hw = (uint16_t)(buf[i] | (buf[i + 1] << 8));
+        i += is_wide(hw) ? 4 : 2;
+    }
+    if (n == 2 && buf[0] == 0xFE && buf[1] == 0xE7)
+        count |= COUNT_SELF_LOOP;
+    c->cache_addr[s] = addr;
+    c->cache_size[s] = (uint16_t)size;
+    c->cache_count[s] = (uint16_t)count;
+    return count;
+}
+
+void cm_invalidate_counts(cm_core *c)
+{
+    memset(c->cache_addr, 0xFF, sizeof c->cache_addr);
+}
+
+/* -- Hooks ------------------------------------------------------------------------- */
+
+/* A branch to itself that nothing can interrupt any more. */
+static int hopeless(cm_core *c)
+{
+    uint64_t wake = c->event_deadline;
+    if (c->st_next_zero < wake && (c->st_csr & 2))
+        wake = c->st_next_zero;
+    return wake == CM_NEVER && !cm_wakeup_pending(c);
+}
+
+static void hook_block(uc_engine *uc, uint64_t address, uint32_t size,
+                       void *user)
+{
+    cm_core *c = user;
+    uint32_t addr = (uint32_t)address;
+    (void)uc;
+
+    if (c->now >= c->next_check) {
+        cm_systick_sync(c);
+        if (c->now >= c->deadline) {
+            cm_stop(c, STOP_EVENT);
+            return;
+        }
+        cm_reschedule(c);
+    }
+    if (c->best_exc && cm_try_take_pending(c, addr, 0))
+        return;
+
+    unsigned count = block_count(c, addr, size);
+    if (count & COUNT_SELF_LOOP) {
+        count &= ~COUNT_SELF_LOOP;
+        if (hopeless(c)) {
+            cm_stop(c, STOP_HANG);
+            return;
+        }
+    }
+    c->last_block = addr;
+    c->now += count;
+    c->instructions += count;
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
+{
+    cm_core *c = user;
+    uint32_t pc = rd(c, UC_ARM_REG_PC);
+    (void)uc;
+
+    switch (intno) {
+    case EXCP_SWI:
+        cm_take_svc(c, pc);
+        break;
+    case EXCP_EXCEPTION_EXIT:
+        cm_exception_return(c, pc | 1u);
+        break;
+    case EXCP_BKPT:
+        cm_stop(c, STOP_BKPT);
+        break;
+    case EXCP_PREFETCH_ABORT:
+        c->cfsr |= CFSR_IACCVIOL;
+        cm_raise_fault(c, EXC_MEMMANAGE, pc);
+        break;
+    case EXCP_NOCP:
+        c->cfsr |= CFSR_NOCP;
+        cm_raise_fault(c, EXC_USAGEFAULT, pc);
+        break;
+    case EXCP_INVSTATE:
+        c->cfsr |= CFSR_INVSTATE;
+        cm_raise_fault(c, EXC_USAGEFAULT, pc);
+        break;
+    case EXCP_DATA_ABORT:
+    case EXCP_UNALIGNED:
+        c->cfsr |= CFSR_UNALIGNED;
+        cm_raise_fault(c, EXC_USAGEFAULT, pc);
+        break;
+    default:
+        c->cfsr |= CFSR_UNDEFINSTR;
+        cm_raise_fault(c, EXC_USAGEFAULT, pc);
+        break;
+    }
+}
+
+static int is_udf(cm_core *c, uint32_t pc)
+{
+    uint16_t hw = read16(c, pc);
+    if ((hw & 0xFF00) == 0xDE00)
+        return 1;
+    return (hw & 0xFFF0) == 0xF7F0 && (read16(c, pc + 2) & 0xF000) == 0xA000;
+}
+
+/* The hint that QEMU raised as EXCP_YIELD, found just before PC. */
+static int hint_before(cm_core *c, uint32_t pc, uint16_t narrow, uint16_t wide)
+{
+    if (read16(c, pc - 2) == narrow)
+        return 1;
+    return read16(c, pc - 4) == 0xF3AF && read16(c, pc - 2) == wide;
+}
+
+/*
+ * UDF, the WFE/YIELD hints and interworking errors arrive here. Hints
+ * carry on; WFE sleeps unless the event register is set (B1.5.18).
+ */
+static bool hook_insn_invalid(uc_engine *uc, void *user)
+{
+    cm_core *c = user;
+    uint32_t pc = rd(c, UC_ARM_REG_PC);
+    (void)uc;
+
+    if (!(rd(c, UC_ARM_REG_XPSR) & (1u << 24))) {
+        c->cfsr |= CFSR_INVSTATE;
+        cm_raise_fault(c, EXC_USAGEFAULT, pc);
+        return true;
+    }
+    if (!is_udf(c, pc)) {
+        if (hint_before(c, pc, 0xBF10, 0x8001))
+            return true;
+        if (hint_before(c, pc, 0xBF20, 0x8002)) {
+            if (c->event_reg)
+                c->event_reg = 0;
+            else
+                cm_stop(c, STOP_SLEEP);
+            return true;
+        }
+    }
+    c->cfsr |= CFSR_UNDEFINSTR;
+    cm_raise_fault(c, EXC_USAGEFAULT, pc);
+    return true;
+}
+
+/* Remember the exact PC of stores into the SCS (write hooks see it). */
+static void hook_scs_store(uc_engine *uc, uc_mem_type type, uint64_t address,
+                           int size, int64_t value, void *user)
+{
+    cm_core *c = user;
+    (void)type, (void)address, (void)size, (void)value;
+    c->scs_store_pc = rd(c, UC_ARM_REG_PC);
+    (void)uc;
+}
+
+/*
+ * The length of a store at pc that has no base writeback, or 0. Only such
+ * a store can be completed by resuming after it: unicorn drops the
+ * writeback of a store whose callback redirects the PC.
+ */
+static int plain_store_length(cm_core *c, uint32_t pc)
+{
+    uint16_t hw = read16(c, pc);
+    if ((hw >= 0x5000 && hw < 0x5800) || (hw >= 0x6000 && hw < 0x6800) ||
+        (hw >= 0x7000 && hw < 0x7800) || (hw >= 0x8000 && hw < 0x8800) ||
+        (hw >= 0x9000 && hw < 0x9800))
+        return 2;
+    uint16_t op = hw & 0xFFF0;
+    if (op == 0xF8C0 || op == 0xF8A0 || op == 0xF880)
+        return 4;
+    if (op == 0xF840 || op == 0xF820 || op == 0xF800) {
+        uint16_t hw2 = read16(c, pc + 2);
+        if (!(hw2 & 0x0800))
+            return 4;
+        return (hw2 & 0x0100) ? 0 : 4;
+    }
+    if ((hw & 0xFE50) == 0xE840 || (hw & 0xFFD0) == 0xE880 ||
+        (hw & 0xFFD0) == 0xE900)
+        return (hw & 0x0020) ? 0 : 4;
+    return 0;
+}
+
+/*
+ * A store that pended an exception which can preempt now: take it before
+ * the next instruction, as the hardware would. Stores inside an IT block
+ * or with writeback are left to the next block boundary.
+ */
+static void take_after_store(cm_core *c)
+{
+    uint32_t pc = c->scs_store_pc;
+    uint32_t xpsr = rd(c, UC_ARM_REG_XPSR);
+    if (xpsr & 0x0600FC00u)
+        return;
+    int len = plain_store_length(c, pc);
+    if (len)
+        cm_try_take_pending(c, pc + (uint32_t)len, 0);
+}
+
+static uint64_t scs_mmio_read(uc_engine *uc, uint64_t offset, unsigned size,
+                              void *user)
+{
+    (void)uc;
+    return cm_scs_read(user, SCS_BASE + (uint32_t)offset, size);
+}
+
+static void scs_mmio_write(uc_engine *uc, uint64_t offset, unsigned size,
+                           uint64_t value, void *user)
+{
+    cm_core *c = user;
+    (void)uc;
+    cm_scs_write(c, SCS_BASE + (uint32_t)offset, size, (uint32_t)value);
+    if (c->stop_reason == STOP_NONE && c->best_exc && cm_pending_best(c, NULL))
+        take_after_store(c);
+}
+
+/* -- Faults reported from Python --------------------------------------------------- */
+
+/* An access to an unmodelled system address under --strict. */
+void cm_raise_bus_error(cm_core *c, uint32_t addr)
+{
+    (void)addr;
+    c->cfsr |= CFSR_IMPRECISERR;
+    if (cm_is_enabled(c, EXC_BUSFAULT)) {
+        cm_set_pending_exc(c, EXC_BUSFAULT);
+    } else {
+        c->hfsr |= HFSR_FORCED;
+        cm_set_pending_exc(c, EXC_HARDFAULT);
+    }
+}
+
+/* A fault that unicorn reported by returning an error; PC is the faulting
+ * instruction (or the unreachable branch target for a fetch). */
+void cm_fault(cm_core *c, int kind, uint32_t addr)
+{
+    uint32_t pc = rd(c, UC_ARM_REG_PC);
+    switch (kind) {
+    case FAULT_BUS_PRECISE:
+        c->cfsr |= CFSR_PRECISERR | CFSR_BFARVALID;
+        c->bfar = addr;
+        cm_raise_fault(c, EXC_BUSFAULT, pc);
+        break;
+    case FAULT_BUS_IFETCH:
+        c->cfsr |= CFSR_IBUSERR;
+        cm_raise_fault(c, EXC_BUSFAULT, pc);
+        break;
+    case FAULT_BUS_IMPRECISE:
+        cm_raise_bus_error(c, addr);
+        break;
+    case FAULT_MEM_DACC:
+        c->cfsr |= CFSR_DACCVIOL | CFSR_MMARVALID;
+        c->mmfar = addr;
+        cm_raise_fault(c, EXC_MEMMANAGE, pc);
+        break;
+    case FAULT_MEM_IACC:
+        c->cfsr |= CFSR_IACCVIOL;
+        cm_raise_fault(c, EXC_MEMMANAGE, pc);
+        break;
+    case FAULT_UNALIGNED:
+        c->cfsr |= CFSR_UNALIGNED;
+        cm_raise_fault(c, EXC_USAGEFAULT, pc);
+        break;
+    case FAULT_DEBUGEVT:
+        c->hfsr |= HFSR_DEBUGEVT;
+        cm_raise_fault(c, EXC_HARDFAULT, pc);
+        break;
+    default:
+        c->cfsr |= CFSR_UNDEFINSTR;
+        cm_raise_fault(c, EXC_USAGEFAULT, pc);
+        break;
+    }
+}
+
+/* -- The Python interface ---------------------------------------------------------- */
+
+cm_core *cm_create(uc_engine *uc, int has_fpu, int num_irq, int prio_bits,
+                   uint32_t cpuid, uint32_t calib, uint32_t ref_divider)
+{
+    cm_core *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->uc = uc;
+    c->has_fpu = has_fpu;
+    c->num_irq = num_irq > CM_MAX_IRQ ? CM_MAX_IRQ : num_irq;
+    c->prio_bits = prio_bits < 2 ? 2 : (prio_bits > 8 ? 8 : prio_bits);
+    c->cpuid = cpuid;
+    c->systick_calib = calib;
+    c->ref_divider = ref_divider;
+    c->report_faults = 1;
+    c->deadline = c->event_deadline = c->next_check = CM_NEVER;
+    cm_init_tables();
+    cm_invalidate_counts(c);
+    cm_scs_reset(c);
+
+    uc_err err = uc_mmio_map(uc, SCS_BASE, SCS_SIZE, scs_mmio_read, c,
+                             scs_mmio_write, c);
+    err |= uc_hook_add(uc, &c->hooks[0], UC_HOOK_BLOCK, (void *)hook_block,
+                       c, 1, 0);
+    err |= uc_hook_add(uc, &c->hooks[1], UC_HOOK_INTR, (void *)hook_intr,
+                       c, 1, 0);
+    err |= uc_hook_add(uc, &c->hooks[2], UC_HOOK_INSN_INVALID,
+                       (void *)hook_insn_invalid, c, 1, 0);
+    err |= uc_hook_add(uc, &c->hooks[3], UC_HOOK_MEM_WRITE,
+                       (void *)hook_scs_store, c, 0xE000E000u, 0xE000EFFFu);
+    if (err != UC_ERR_OK) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void cm_free(cm_core *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < 4; i++)
+        uc_hook_del(c->uc, c->hooks[i]);
+    free(c);
+}
+
+/* Reset the system level and enter the reset handler (B1.5.5). */
+int cm_reset(cm_core *c, uint32_t vtor)
+{
+    uint32_t vec[2];
+    cm_scs_reset(c);
+    c->vtor = vtor & 0xFFFFFF80u;
+    c->stop_reason = STOP_NONE;
+    if (uc_mem_read(c->uc, vtor, vec, sizeof vec) != UC_ERR_OK)
+        return -1;
+    uint32_t zero = 0, xpsr = 1u << 24;
+    uc_reg_write(c->uc, UC_ARM_REG_XPSR, &xpsr);
+    uc_reg_write(c->uc, UC_ARM_REG_CONTROL, &zero);
+    uc_reg_write(c->uc, UC_ARM_REG_PRIMASK, &zero);
+    uc_reg_write(c->uc, UC_ARM_REG_BASEPRI, &zero);
+    uc_reg_write(c->uc, UC_ARM_REG_FAULTMASK, &zero);
+    uint32_t psp = 0, lr = 0xFFFFFFFFu, sp = vec[0] & ~3u;
+    uc_reg_write(c->uc, UC_ARM_REG_PSP, &psp);
+    uc_reg_write(c->uc, UC_ARM_REG_MSP, &sp);
+    uc_reg_write(c->uc, UC_ARM_REG_LR, &lr);
+    uc_reg_write(c->uc, UC_ARM_REG_APSR_NZCV, &zero);
+    uc_reg_write(c->uc, UC_ARM_REG_PC, &vec[1]);
+    return 0;
+}
+
+void cm_set_deadlines(cm_core *c, uint64_t deadline, uint64_t event_deadline)
+{
+    c->deadline = deadline;
+    c->event_deadline = event_deadline;
+    cm_reschedule(c);
+}
+
+uint64_t cm_now(cm_core *c) { return c->now; }
+uint64_t cm_instructions(cm_core *c) { return c->instructions; }
+uint64_t cm_exceptions_taken(cm_core *c) { return c->exceptions_taken; }
+void cm_set_policy(cm_core *c, int report_faults, int strict)
+{
+    c->report_faults = report_faults;
+    c->strict = strict;
+}
+
+int cm_take_stop_reason(cm_core *c)
+{
+    int r = c->stop_reason;
+    c->stop_reason = STOP_NONE;
+    return r;
+}
+
+void cm_pend(cm_core *c, int exc, int on)
+{
+    if (exc <= 0 || exc >= EXC_IRQ0 + c->num_irq)
+        return;
+    if (on)
+        cm_set_pending_exc(c, exc);
+    else
+        cm_clear_pending_exc(c, exc);
+}
+
+/* prio, enabled, pending, active of one exception, for tests and reports */
+void cm_exc_state(cm_core *c, int exc, int32_t out[4])
+{
+    out[0] = cm_raw_prio(c, exc);
+    out[1] = cm_is_enabled(c, exc);
+    out[2] = c->pending[exc];
+    out[3] = c->active[exc];
+}
+
+/* fault_exc, frame, exc_return, cfsr, hfsr, mmfar, bfar, shcsr */
+void cm_fault_info(cm_core *c, uint32_t out[8])
+{
+    out[0] = (uint32_t)c->fault_exc;
+    out[1] = c->fault_frame;
+    out[2] = c->fault_exc_return;
+    out[3] = c->cfsr;
+    out[4] = c->hfsr;
+    out[5] = c->mmfar;
+    out[6] = c->bfar;
+    out[7] = cm_scs_read(c, 0xE000ED24u, 4);
+}
+
+/*
+ * WFI or WFE: 0 if something wakes the core now, 1 if time jumped to the
+ * next wake-up source, 2 if nothing can ever wake it.
+ */
+int cm_sleep(cm_core *c, int is_wfe)
+{
+    if (is_wfe && c->event_reg) {
+        c->event_reg = 0;
+        return 0;
+    }
+    cm_systick_sync(c);
+    if (cm_wakeup_pending(c))
+        return 0;
+    uint64_t wake = c->event_deadline;
+    if (c->st_next_zero < wake && (c->st_csr & 2))
+        wake = c->st_next_zero;
+    if (wake == CM_NEVER)
+        return 2;
+    if (wake > c->now)
+        c->now = wake;
+    return 1;
+}
+
+void cm_advance(cm_core *c, uint64_t cycles)
+{
+    c->now += cycles;
+}
+
+int cm_drain_accesses(cm_core *c, cm_access *out, int max, int *lost)
+{
+    int n = c->queue_len < max ? c->queue_len : max;
+    memcpy(out, c->queue, (size_t)n * sizeof *out);
+    memmove(c->queue, c->queue + n, (size_t)(c->queue_len - n) * sizeof *out);
+    c->queue_len -= n;
+    *lost = c->queue_lost;
+    c->queue_lost = 0;
+    return n;
+}
+
+uint32_t cm_read_reg(cm_core *c, uint32_t addr, unsigned size)
+{
+    return cm_scs_read(c, addr, size);
+}
+
+void cm_write_reg(cm_core *c, uint32_t addr, unsigned size, uint32_t value)
+{
+    cm_scs_write(c, addr, size, value);
+}
