@@ -101,8 +101,11 @@ static uint32_t systick_value(cm_core *c)
     cm_systick_sync(c);
     if (c->st_next_zero == CM_NEVER)
         return c->st_cvr;
+    /* At the instant of a 1-to-0 step the counter reads 0; it reloads on the
+     * next clock, so a full period ahead also reads 0. */
     uint64_t div = (c->st_csr & CSR_CLKSOURCE) ? 1 : c->ref_divider;
-    return (uint32_t)((c->st_next_zero - c->now + div - 1) / div);
+    uint64_t left = (c->st_next_zero - c->now + div - 1) / div;
+    return (uint32_t)(left % ((uint64_t)c->st_rvr + 1));
 }
 
 /* Start counting down from value (0 reloads first) at the current time. */
@@ -210,7 +213,7 @@ static uint32_t rd_iser(cm_core *c, const scs_reg *r, int i)
 
 static void wr_iser(cm_core *c, const scs_reg *r, int i, uint32_t v, uint32_t m)
 {
-    set_irq_bits(c, c->enabled, i, v & m, r->name[5] == 'S');
+    set_irq_bits(c, c->enabled, i, v & m, r->name[6] == 'S');
 }
 
 static uint32_t rd_ispr(cm_core *c, const scs_reg *r, int i)
@@ -221,7 +224,7 @@ static uint32_t rd_ispr(cm_core *c, const scs_reg *r, int i)
 
 static void wr_ispr(cm_core *c, const scs_reg *r, int i, uint32_t v, uint32_t m)
 {
-    set_irq_bits(c, c->pending, i, v & m, r->name[5] == 'S');
+    set_irq_bits(c, c->pending, i, v & m, r->name[6] == 'S');
 }
 
 static uint32_t rd_iabr(cm_core *c, const scs_reg *r, int i)
@@ -638,6 +641,7 @@ static const scs_reg *find_reg(cm_core *c, uint32_t addr, int *idx)
 uint32_t cm_scs_read(cm_core *c, uint32_t addr, unsigned size)
 {
     int idx = 0;
+    cm_systick_sync(c);
     const scs_reg *r = find_reg(c, addr, &idx);
     if (!r || r->access == WO) {
         cm_queue_access(c, addr, size, 0, 0);
