@@ -51,18 +51,13 @@ static int is_wide(uint16_t hw)
 
 /* -- Instruction counts ---------------------------------------------------------- */
 
-static unsigned slot_of(uint32_t addr)
-{
-    return (unsigned)((addr * 2654435761u) >> 16) & (CM_COUNT_CACHE - 1);
-}
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* Decode the Thumb instruction lengths of a block once and remember them. */
-static unsigned block_count(cm_core *c, uint32_t addr, uint32_t size)
+/* Decode the Thumb instruction lengths of a block and remember them. */
+static unsigned count_block(cm_core *c, cm_block *b, uint32_t addr,
+                            uint32_t size)
 {
-    unsigned s = slot_of(addr);
-    if (c->cache_addr[s] == addr && c->cache_size[s] == size)
-        return c->cache_count[s];
-
     uint8_t buf[8192];
     uint32_t n = size < sizeof buf ? size : sizeof buf;
     unsigned count = 0;
@@ -74,15 +69,24 @@ static unsigned block_count(cm_core *c, uint32_t addr, uint32_t size)
     }
     if (n == 2 && buf[0] == 0xFE && buf[1] == 0xE7)
         count |= COUNT_SELF_LOOP;
-    c->cache_addr[s] = addr;
-    c->cache_size[s] = (uint16_t)size;
-    c->cache_count[s] = (uint16_t)count;
+    b->addr = addr;
+    b->size = (uint16_t)size;
+    b->count = (uint16_t)count;
     return count;
+}
+
+static inline unsigned block_count(cm_core *c, uint32_t addr, uint32_t size)
+{
+    cm_block *b = &c->blocks[(addr >> 1) & (CM_COUNT_CACHE - 1)];
+    if (likely(b->addr == addr && b->size == size))
+        return b->count;
+    return count_block(c, b, addr, size);
 }
 
 void cm_invalidate_counts(cm_core *c)
 {
-    memset(c->cache_addr, 0xFF, sizeof c->cache_addr);
+    for (int i = 0; i < CM_COUNT_CACHE; i++)
+        c->blocks[i].addr = 1;     /* odd: matches no Thumb block */
 }
 
 /* -- Hooks ------------------------------------------------------------------------- */
@@ -96,6 +100,20 @@ static int hopeless(cm_core *c)
     return wake == CM_NEVER && !cm_wakeup_pending(c);
 }
 
+/* The rare work of a block boundary: events, pending exceptions, hangs. */
+static int block_slow_path(cm_core *c, uint32_t addr)
+{
+    if (c->now >= c->next_check) {
+        cm_systick_sync(c);
+        if (c->now >= c->deadline) {
+            cm_stop(c, STOP_EVENT);
+            return 1;
+        }
+        cm_reschedule(c);
+    }
+    return c->best_exc && cm_try_take_pending(c, addr, 0);
+}
+
 static void hook_block(uc_engine *uc, uint64_t address, uint32_t size,
                        void *user)
 {
@@ -103,28 +121,19 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size,
     uint32_t addr = (uint32_t)address;
     (void)uc;
 
-    if (c->now >= c->next_check) {
-        cm_systick_sync(c);
-        if (c->now >= c->deadline) {
-            cm_stop(c, STOP_EVENT);
+    if (unlikely(c->now >= c->next_check || c->best_exc)) {
+        if (block_slow_path(c, addr))
             return;
-        }
-        cm_reschedule(c);
     }
-    if (c->best_exc && cm_try_take_pending(c, addr, 0))
-        return;
-
     unsigned count = block_count(c, addr, size);
-    if (count & COUNT_SELF_LOOP) {
+    if (unlikely(count & COUNT_SELF_LOOP)) {
         count &= ~COUNT_SELF_LOOP;
         if (hopeless(c)) {
             cm_stop(c, STOP_HANG);
             return;
         }
     }
-    c->last_block = addr;
     c->now += count;
-    c->instructions += count;
 }
 
 static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
@@ -284,6 +293,44 @@ static void scs_mmio_write(uc_engine *uc, uint64_t offset, unsigned size,
         take_after_store(c);
 }
 
+/*
+ * SDIV and UDIV trap a zero divisor when CCR.DIV_0_TRP is set (B3.2.8).
+ * Unicorn returns 0 instead, so each divide instruction of the image gets a
+ * code hook of its own, which checks the divisor before the instruction.
+ */
+static void hook_divide(uc_engine *uc, uint64_t address, uint32_t size,
+                        void *user)
+{
+    cm_core *c = user;
+    (void)uc, (void)size;
+    if (!(c->ccr & (1u << 4)))
+        return;
+    uint32_t xpsr = rd(c, UC_ARM_REG_XPSR);
+    if (xpsr & 0x0600FC00u)
+        return;     /* inside an IT block: not modelled, see docs/core.md */
+    uint16_t hw2 = read16(c, (uint32_t)address + 2);
+    unsigned m = hw2 & 0xF;
+    uint32_t divisor = rd(c, m == 14 ? UC_ARM_REG_LR : UC_ARM_REG_R0 + (int)m);
+    if (m == 13 || m == 15)
+        return;     /* UNPREDICTABLE encodings: left to unicorn */
+    if (divisor == 0) {
+        c->cfsr |= CFSR_DIVBYZERO;
+        cm_raise_fault(c, EXC_USAGEFAULT, (uint32_t)address);
+    }
+}
+
+int cm_add_divide_site(cm_core *c, uint32_t addr)
+{
+    uc_hook h;
+    if (c->div_hooks >= CM_MAX_DIV_SITES)
+        return -1;
+    if (uc_hook_add(c->uc, &h, UC_HOOK_CODE, (void *)hook_divide, c,
+                    addr, addr) != UC_ERR_OK)
+        return -1;
+    c->div_hook[c->div_hooks++] = h;
+    return 0;
+}
+
 /* -- Faults reported from Python --------------------------------------------------- */
 
 /* An access to an unmodelled system address under --strict. */
@@ -385,6 +432,8 @@ void cm_free(cm_core *c)
         return;
     for (int i = 0; i < 4; i++)
         uc_hook_del(c->uc, c->hooks[i]);
+    for (int i = 0; i < c->div_hooks; i++)
+        uc_hook_del(c->uc, c->div_hook[i]);
     free(c);
 }
 
@@ -420,7 +469,7 @@ void cm_set_deadlines(cm_core *c, uint64_t deadline, uint64_t event_deadline)
 }
 
 uint64_t cm_now(cm_core *c) { return c->now; }
-uint64_t cm_instructions(cm_core *c) { return c->instructions; }
+uint64_t cm_instructions(cm_core *c) { return c->now - c->idle_cycles; }
 uint64_t cm_exceptions_taken(cm_core *c) { return c->exceptions_taken; }
 void cm_set_policy(cm_core *c, int report_faults, int strict)
 {
@@ -485,14 +534,17 @@ int cm_sleep(cm_core *c, int is_wfe)
         wake = c->st_next_zero;
     if (wake == CM_NEVER)
         return 2;
-    if (wake > c->now)
+    if (wake > c->now) {
+        c->idle_cycles += wake - c->now;
         c->now = wake;
+    }
     return 1;
 }
 
 void cm_advance(cm_core *c, uint64_t cycles)
 {
     c->now += cycles;
+    c->idle_cycles += cycles;
 }
 
 int cm_drain_accesses(cm_core *c, cm_access *out, int max, int *lost)

@@ -88,7 +88,15 @@ typedef struct cm_access {
     uint8_t is_write;
 } cm_access;
 
+/* A translated block's instruction count, cached by its address. */
+typedef struct cm_block {
+    uint32_t addr;
+    uint16_t size;
+    uint16_t count;
+} cm_block;
+
 #define CM_ACCESS_QUEUE 64
+#define CM_MAX_DIV_SITES 1024
 #define CM_COUNT_CACHE 65536
 
 typedef struct cm_core {
@@ -109,7 +117,7 @@ typedef struct cm_core {
     uint64_t deadline;          /* Python's next stop: event or time slice */
     uint64_t event_deadline;    /* Python's next event that can wake the core */
     uint64_t next_check;        /* min(deadline, SysTick's next wrap) */
-    uint64_t instructions;      /* instructions begun (excludes skipped sleep) */
+    uint64_t idle_cycles;       /* cycles not spent on instructions: sleep, exception entry */
 
     /* Why the last emu_start returned early. */
     int stop_reason;
@@ -165,13 +173,12 @@ typedef struct cm_core {
     uint32_t fault_exc_return;
 
     /* Per-block instruction counts, keyed by block address. */
-    uint32_t cache_addr[CM_COUNT_CACHE];
-    uint16_t cache_size[CM_COUNT_CACHE];
-    uint16_t cache_count[CM_COUNT_CACHE];
+    cm_block blocks[CM_COUNT_CACHE];
 
-    uint32_t last_block;        /* address of the block last begun */
 
     uc_hook hooks[6];
+    uc_hook div_hook[CM_MAX_DIV_SITES];
+    int div_hooks;
 } cm_core;
 
 /* exceptions.c */

@@ -308,6 +308,7 @@ static int enter_handler(cm_core *c, int exc, uint32_t exc_return)
     c->pending[exc] = 0;
     c->active[exc] = 1;
     c->now += ENTRY_CYCLES;
+    c->idle_cycles += ENTRY_CYCLES;
     c->exceptions_taken++;
     c->last_exc_taken = exc;
     cm_update_check(c);
@@ -501,6 +502,7 @@ void cm_exception_return(cm_core *c, uint32_t exc_return)
     set_mode(c, psr, control);
     wr(c, UC_ARM_REG_PC, (pc & ~1u) | ((psr & XPSR_T) ? 1u : 0u));
     c->now += RETURN_CYCLES;
+    c->idle_cycles += RETURN_CYCLES;
 
     /* A pending exception that preempts the context returned to is taken
      * at once; with the same frame contents this is a tail-chain. */

@@ -72,6 +72,19 @@ class RunResult:
         return self.status in ("until",) or (self.status == "exit" and self.exit_code == 0)
 
 
+def find_divides(code: bytes, base: int) -> list[int]:
+    """Addresses of 32-bit SDIV/UDIV encodings (T1: FB9n/FBBn F0Fm) at halfword steps.
+
+    Data that happens to look like a divide only costs an unused hook."""
+    out = []
+    for i in range(0, len(code) - 3, 2):
+        if code[i + 1] == 0xFB and code[i] & 0xD0 == 0x90:
+            hw2 = code[i + 2] | code[i + 3] << 8
+            if hw2 & 0xF0F0 == 0xF0F0:
+                out.append(base + i)
+    return out
+
+
 class Machine:
     """One emulated board.
 
@@ -113,6 +126,7 @@ class Machine:
         self.firmware = None
         self.vtor = 0
         self.reset_hooks: list[Callable[[Machine, str], None]] = []
+        self._divide_sites: set[int] = set()
 
     # -- construction ----------------------------------------------------------------------
 
@@ -314,10 +328,21 @@ class Machine:
         for seg in firmware.segments:
             self.mem_write(seg.load_addr, seg.data)
         self.firmware = firmware
+        self._hook_divides(firmware)
         flash_like = [s.load_addr for s in firmware.segments
                       if any(m.base <= s.load_addr < m.end and m.kind != "ram"
                              for m in self.board.memories)]
         self.vtor = min(flash_like) if flash_like else min(s.load_addr for s in firmware.segments)
+
+    def _hook_divides(self, firmware: Any) -> None:
+        """Give every SDIV/UDIV of the image's code a divide-by-zero check (DIV_0_TRP)."""
+        for seg in firmware.segments:
+            if not seg.flags & 1:  # PF_X: only executable segments hold code
+                continue
+            for addr in find_divides(seg.data, seg.load_addr):
+                if addr not in self._divide_sites:
+                    self._divide_sites.add(addr)
+                    self._lib.cm_add_divide_site(self.cm, addr)
 
     def reset(self, reason: str = "power-on") -> None:
         """A system reset: devices to their reset values, the core through its reset vector.

@@ -123,6 +123,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "cm_read_reg": (u32, [p, u32, ctypes.c_uint]),
         "cm_write_reg": (None, [p, u32, ctypes.c_uint, u32]),
         "cm_invalidate_counts": (None, [p]),
+        "cm_add_divide_site": (i32, [p, u32]),
         "cm_scs_reg_name": (ctypes.c_char_p, [i32, ctypes.POINTER(u32), ctypes.POINTER(i32)]),
     }
     for name, (res, args) in sigs.items():

@@ -52,7 +52,7 @@ void cm_queue_access(cm_core *c, uint32_t addr, unsigned size,
     a->size = (uint8_t)size;
     a->value = value;
     a->is_write = (uint8_t)is_write;
-    a->pc = c->last_block;
+    uc_reg_read(c->uc, UC_ARM_REG_PC, &a->pc);
 }
 
 /* -- SysTick (B3.3) ------------------------------------------------------------ */
