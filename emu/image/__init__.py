@@ -1,0 +1,1 @@
+"""MCUboot images: format, keys, trailer, signing, verification and inspection."""
