@@ -29,10 +29,16 @@ MEMORY_KINDS = ("flash", "ram", "rom")
 
 @dataclass(frozen=True)
 class Memory:
+    """A memory of the board. A ``flash`` memory also has its sector table (``sectors`` as
+    (count, size) runs, or a uniform ``sector_size``) and its program unit in bytes."""
+
     name: str
     kind: str
     base: int
     size: int
+    sectors: tuple[tuple[int, int], ...] = ()
+    program_unit: int = 4
+    allow_overwrite_and: bool = False
 
     @property
     def end(self) -> int:
@@ -103,13 +109,35 @@ def _memories(data: dict[str, Any], where: str) -> list[Memory]:
         kind = _str(spec, "kind", w)
         if kind not in MEMORY_KINDS:
             raise BoardError(f"{w}: kind must be one of {', '.join(MEMORY_KINDS)}")
-        mem = Memory(_str(spec, "name", w), kind, _int(spec, "base", w), _int(spec, "size", w))
-        if mem.size == 0 or mem.base % 0x1000 or mem.size % 0x1000:
+        base, size = _int(spec, "base", w), _int(spec, "size", w)
+        if size == 0 or base % 0x1000 or size % 0x1000:
             raise BoardError(f"{w}: base and size must be non-zero multiples of 4 KiB")
-        out.append(mem)
+        out.append(Memory(_str(spec, "name", w), kind, base, size, *_flash_geometry(spec, w,
+                                                                                   size)))
     if not out:
         raise BoardError(f"{where}: a board needs at least one [[memory]]")
     return out
+
+
+def _flash_geometry(spec: dict[str, Any], where: str,
+                    size: int) -> tuple[tuple[tuple[int, int], ...], int, bool]:
+    """The sector table, program unit and overwrite rule of a flash memory."""
+    if spec.get("kind") != "flash":
+        return (), 4, False
+    if "sectors" in spec:
+        try:
+            runs = tuple((int(n), int(s)) for n, s in spec["sectors"])
+        except (TypeError, ValueError):
+            raise BoardError(f"{where}: sectors must be a list of [count, size] pairs") from None
+    else:
+        sector = _int(spec, "sector_size", where, 0x1000)
+        if sector == 0 or size % sector:
+            raise BoardError(f"{where}: sector_size must divide the memory size")
+        runs = ((size // sector, sector),)
+    if sum(n * s for n, s in runs) != size:
+        raise BoardError(f"{where}: the sector table does not add up to the memory size")
+    unit = _int(spec, "program_unit", where, 4)
+    return runs, unit, bool(spec.get("allow_overwrite_and", False))
 
 
 def _check_overlaps(ranges: list[tuple[str, int, int]], where: str) -> None:

@@ -20,11 +20,15 @@ from typing import Any
 import unicorn
 from unicorn import arm_const as arm
 
-import emu.periph.uart  # noqa: F401  (registers the model)
-from emu.board import CPUS, Board
+import emu.flash.controllers  # noqa: F401  (registers the models)
+import emu.periph.uart  # noqa: F401
+from emu.board import CPUS, Board, Memory
 from emu.core import native
 from emu.core.semihost import Semihosting
 from emu.errors import BoardError
+from emu.flash.layout import FlashLayout
+from emu.flash.nor import FlashArray
+from emu.flash.power import PowerCut, cut_at
 from emu.periph.base import PERIPHERAL_TYPES, Peripheral
 
 log = logging.getLogger("emu")
@@ -127,18 +131,31 @@ class Machine:
         self.vtor = 0
         self.reset_hooks: list[Callable[[Machine, str], None]] = []
         self._divide_sites: set[int] = set()
+        self.power_cycles = 0
+        self.power_cuts: list[PowerCut] = []
 
     # -- construction ----------------------------------------------------------------------
 
     def _map_memories(self) -> None:
+        self.flash: dict[str, FlashArray] = {}
         for mem in self.board.memories:
-            buf = (ctypes.c_ubyte * mem.size)()
-            if mem.kind != "ram":
+            if mem.kind == "flash":
+                buf = self._flash_array(mem).buffer
+            else:
+                buf = (ctypes.c_ubyte * mem.size)()
+            if mem.kind == "rom":
                 ctypes.memset(buf, 0xFF, mem.size)
             perms = unicorn.UC_PROT_ALL if mem.kind == "ram" else (
                 unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC)
             self.uc.mem_map_ptr(mem.base, mem.size, perms, ctypes.addressof(buf))
             self.buffers[mem.name] = buf
+
+    def _flash_array(self, mem: Memory) -> FlashArray:
+        layout = FlashLayout.from_runs(mem.name, mem.base, mem.sectors, mem.program_unit)
+        array = FlashArray(layout, allow_overwrite_and=mem.allow_overwrite_and)
+        array.changed = lambda offset, size: self.code_changed(mem.base + offset, size)
+        self.flash[mem.name] = array
+        return array
 
     def _map_peripherals(self) -> None:
         for spec in self.board.peripherals:
@@ -147,6 +164,11 @@ class Machine:
                 known = ", ".join(sorted(PERIPHERAL_TYPES))
                 raise BoardError(f"board {self.board.name}: unknown peripheral type "
                                  f"{spec['type']!r} (known: {known})")
+            if "flash" in spec:
+                if spec["flash"] not in self.flash:
+                    raise BoardError(f"board {self.board.name}: peripheral {spec['name']} "
+                                     f"names no flash memory {spec['flash']!r}")
+                spec = {**spec, "flash": self.flash[spec["flash"]]}
             dev = cls.from_board(self, spec)
             self.add_peripheral(dev)
 
@@ -162,10 +184,9 @@ class Machine:
 
         self.uc.mmio_map(dev.base, size, read, None, write, None)
         self.peripherals[dev.name] = dev
-        claim = getattr(dev, "claims_stores", None)
-        if claim is not None:
-            for base, end in claim():
-                self._store_handlers.append((base, end, dev.bus_store))
+        flash = getattr(dev, "flash", None)
+        if flash is not None and hasattr(dev, "bus_store"):
+            self.add_store_handler(flash.base, flash.base + flash.size, dev.bus_store)
 
     def _map_unimplemented(self) -> None:
         """Map each unimplemented region, minus the devices that sit inside it."""
@@ -281,6 +302,7 @@ class Machine:
         return bytes(self.uc.mem_read(addr, n))
 
     def mem_write(self, addr: int, data: bytes) -> None:
+        """Host write; into flash it bypasses the NOR rules (like a debugger's loader)."""
         self.uc.mem_write(addr, bytes(data))
         self.code_changed(addr, len(data))
 
@@ -333,6 +355,24 @@ class Machine:
                       if any(m.base <= s.load_addr < m.end and m.kind != "ram"
                              for m in self.board.memories)]
         self.vtor = min(flash_like) if flash_like else min(s.load_addr for s in firmware.segments)
+
+    def power_cycle(self) -> None:
+        """Power off and on: SRAM loses its contents, flash keeps what was programmed (torn
+        where a cut interrupted an operation), every device and the core reset."""
+        for mem in self.board.memories:
+            if mem.kind == "ram":
+                ctypes.memset(self.buffers[mem.name], 0, mem.size)
+        self.code_changed(0, 0xFFFFFFFF)
+        self.power_cycles += 1
+        self.reset("power-on")
+
+    def cut_power_at(self, index: int, when: str = "before", seed: int = 0) -> None:
+        """Cut the power at the flash operation with this index (counted over the run, across
+        every flash array): before it starts, or half-way with a seeded torn result. The run
+        then powers on again from the flash as it was left."""
+        listener = cut_at(index, when, seed)
+        for array in self.flash.values():
+            array.add_listener(listener)
 
     def _hook_divides(self, firmware: Any) -> None:
         """Give every SDIV/UDIV of the image's code a divide-by-zero check (DIV_0_TRP)."""
@@ -389,11 +429,15 @@ class Machine:
         self._wall0 = time.perf_counter()
         slice_cycles = max(1, self.cycles(SLICE_SECONDS))
         while True:
-            self._fire_due_events()
-            if self._stop_request is not None:
-                outcome = self._handle_request()
-                if outcome is not None:
-                    return outcome
+            try:
+                self._fire_due_events()
+                if self._stop_request is not None:
+                    outcome = self._handle_request()
+                    if outcome is not None:
+                        return outcome
+            except PowerCut as cut:
+                self._power_cut(cut)
+                continue
             self._slice_end = min(self.now + slice_cycles, limit)
             self._push_deadlines()
             outcome = self._step()
@@ -406,6 +450,19 @@ class Machine:
             if stall is not None and self.now - self._last_output > stall:
                 return self._result("stall", f"no console output for {stall_seconds} s "
                                     "of virtual time")
+
+    def _power_cut(self, cut: PowerCut) -> None:
+        """Power on again after a cut; a cut during the power-on itself (the boot model
+        resuming a swap) starts over."""
+        while True:
+            log.info("power cut %s flash operation %s", cut.when, cut.operation)
+            self.power_cuts.append(cut)
+            self._stop_request = None
+            try:
+                self.power_cycle()
+                return
+            except PowerCut as again:
+                cut = again
 
     def _handle_request(self) -> RunResult | None:
         why, self._stop_request = self._stop_request, None
@@ -436,7 +493,10 @@ class Machine:
         if reason == native.STOP_LOCKUP:
             return self._fault_result("lockup")
         if reason == native.STOP_RESET:
-            self.reset("software")
+            try:
+                self.reset("software")
+            except PowerCut as cut:
+                self._power_cut(cut)
         elif reason == native.STOP_HANG:
             return self._result("hang", "the core branches to itself and nothing can "
                                 "interrupt it")
