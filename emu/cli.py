@@ -113,13 +113,23 @@ def _load_commands() -> None:
     import emu.demo  # noqa: F401
 
 
+def _setup_logging(verbose: int) -> None:
+    """Log lines go to the current stderr, prefixed like every line of ours."""
+    logger = logging.getLogger("emu")
+    for old in [h for h in logger.handlers if getattr(h, "ota_emu", False)]:
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[ota-emu] %(message)s"))
+    handler.ota_emu = True
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING - 10 * min(verbose, 1))
+    logging.getLogger("emu.trace").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        level = logging.WARNING - 10 * min(args.verbose, 1)
-        logging.basicConfig(level=level, format="[ota-emu] %(message)s", stream=sys.stderr)
-        if args.verbose < 2:
-            logging.getLogger("emu.trace").setLevel(logging.WARNING)
+        _setup_logging(args.verbose)
         return COMMANDS[args.command][1](args)
     except EmuError as exc:
         print(f"ota-emu: error: {exc}", file=sys.stderr)

@@ -150,7 +150,10 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
         cm_exception_return(c, pc | 1u);
         break;
     case EXCP_BKPT:
-        cm_stop(c, STOP_BKPT);
+        /* An exception that became pending inside this block (an imprecise
+         * bus fault, say) is taken before the breakpoint executes. */
+        if (!(c->best_exc && cm_try_take_pending(c, pc, 0)))
+            cm_stop(c, STOP_BKPT);
         break;
     case EXCP_PREFETCH_ABORT:
         c->cfsr |= CFSR_IACCVIOL;
