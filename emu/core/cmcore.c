@@ -226,59 +226,6 @@ static bool hook_insn_invalid(uc_engine *uc, void *user)
     return true;
 }
 
-/* Remember the exact PC of stores into the SCS (write hooks see it). */
-static void hook_scs_store(uc_engine *uc, uc_mem_type type, uint64_t address,
-                           int size, int64_t value, void *user)
-{
-    cm_core *c = user;
-    (void)type, (void)address, (void)size, (void)value;
-    c->scs_store_pc = rd(c, UC_ARM_REG_PC);
-    (void)uc;
-}
-
-/*
- * The length of a store at pc that has no base writeback, or 0. Only such
- * a store can be completed by resuming after it: unicorn drops the
- * writeback of a store whose callback redirects the PC.
- */
-static int plain_store_length(cm_core *c, uint32_t pc)
-{
-    uint16_t hw = read16(c, pc);
-    if ((hw >= 0x5000 && hw < 0x5800) || (hw >= 0x6000 && hw < 0x6800) ||
-        (hw >= 0x7000 && hw < 0x7800) || (hw >= 0x8000 && hw < 0x8800) ||
-        (hw >= 0x9000 && hw < 0x9800))
-        return 2;
-    uint16_t op = hw & 0xFFF0;
-    if (op == 0xF8C0 || op == 0xF8A0 || op == 0xF880)
-        return 4;
-    if (op == 0xF840 || op == 0xF820 || op == 0xF800) {
-        uint16_t hw2 = read16(c, pc + 2);
-        if (!(hw2 & 0x0800))
-            return 4;
-        return (hw2 & 0x0100) ? 0 : 4;
-    }
-    if ((hw & 0xFE50) == 0xE840 || (hw & 0xFFD0) == 0xE880 ||
-        (hw & 0xFFD0) == 0xE900)
-        return (hw & 0x0020) ? 0 : 4;
-    return 0;
-}
-
-/*
- * A store that pended an exception which can preempt now: take it before
- * the next instruction, as the hardware would. Stores inside an IT block
- * or with writeback are left to the next block boundary.
- */
-static void take_after_store(cm_core *c)
-{
-    uint32_t pc = c->scs_store_pc;
-    uint32_t xpsr = rd(c, UC_ARM_REG_XPSR);
-    if (xpsr & 0x0600FC00u)
-        return;
-    int len = plain_store_length(c, pc);
-    if (len)
-        cm_try_take_pending(c, pc + (uint32_t)len, 0);
-}
-
 static uint64_t scs_mmio_read(uc_engine *uc, uint64_t offset, unsigned size,
                               void *user)
 {
@@ -289,11 +236,8 @@ static uint64_t scs_mmio_read(uc_engine *uc, uint64_t offset, unsigned size,
 static void scs_mmio_write(uc_engine *uc, uint64_t offset, unsigned size,
                            uint64_t value, void *user)
 {
-    cm_core *c = user;
     (void)uc;
-    cm_scs_write(c, SCS_BASE + (uint32_t)offset, size, (uint32_t)value);
-    if (c->stop_reason == STOP_NONE && c->best_exc && cm_pending_best(c, NULL))
-        take_after_store(c);
+    cm_scs_write(user, SCS_BASE + (uint32_t)offset, size, (uint32_t)value);
 }
 
 /*
@@ -420,8 +364,6 @@ cm_core *cm_create(uc_engine *uc, int has_fpu, int num_irq, int prio_bits,
                        c, 1, 0);
     err |= uc_hook_add(uc, &c->hooks[2], UC_HOOK_INSN_INVALID,
                        (void *)hook_insn_invalid, c, 1, 0);
-    err |= uc_hook_add(uc, &c->hooks[3], UC_HOOK_MEM_WRITE,
-                       (void *)hook_scs_store, c, 0xE000E000u, 0xE000EFFFu);
     if (err != UC_ERR_OK) {
         free(c);
         return NULL;
@@ -433,7 +375,7 @@ void cm_free(cm_core *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 3; i++)
         uc_hook_del(c->uc, c->hooks[i]);
     for (int i = 0; i < c->div_hooks; i++)
         uc_hook_del(c->uc, c->div_hook[i]);

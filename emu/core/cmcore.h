@@ -159,9 +159,6 @@ typedef struct cm_core {
     uint32_t cyccnt_base;
     uint64_t cyccnt_since;
 
-    /* The exact PC of the last store into the SCS (from a write hook). */
-    uint32_t scs_store_pc;
-
     /* Unmodelled accesses not yet drained by Python. */
     cm_access queue[CM_ACCESS_QUEUE];
     int queue_len;
