@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -39,5 +40,7 @@ def run_qemu(elf: Path, board: str = "ref-m4f", timeout: float = 60) -> str:
 def image(cpu: str, name: str) -> Path:
     path = IMAGES / cpu / f"{name}.elf"
     if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} was not built by `make firmware`")
         pytest.skip(f"{path} is not built: run `make firmware`")
     return path
