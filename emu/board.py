@@ -8,11 +8,10 @@ never touches the CPU core.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from emu.errors import BoardError
 

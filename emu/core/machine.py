@@ -21,6 +21,8 @@ import unicorn
 from unicorn import arm_const as arm
 
 import emu.flash.controllers  # noqa: F401  (registers the models)
+import emu.periph.crypto  # noqa: F401
+import emu.periph.netlink  # noqa: F401
 import emu.periph.uart  # noqa: F401
 from emu.board import CPUS, Board, Memory
 from emu.core import native
@@ -118,6 +120,8 @@ class Machine:
         self.semihosting = Semihosting(self)
         self.events: list[Event] = []
         self._seq = 0
+        self._slice_end = NEVER
+        self._wall0 = time.perf_counter()
         self.transcript = bytearray()
         self.console_sinks: list[Callable[[bytes], None]] = [console] if console else []
         self._logged: set[Any] = set()
