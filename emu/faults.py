@@ -33,7 +33,10 @@ def fault_state(machine: Machine, lockup: bool = False) -> FaultState:
     read = _reader(machine)
     regs = {name: machine.reg(name) for name in REGISTERS}
     frame = frame_addr = exc_return = None
-    if not lockup and info["exception"] in KINDS:
+    if not lockup and info["exception"] in KINDS and not info["frame"]:
+        # Stacking failed (STKERR): there is no frame; the interrupted code was here.
+        regs = {**regs, "pc": info["return_address"], "lr": info["exc_return"]}
+    elif not lockup and info["exception"] in KINDS:
         frame_addr = info["frame"]
         exc_return = info["exc_return"]
         raw = read(frame_addr, 32)

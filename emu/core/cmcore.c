@@ -119,8 +119,19 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size,
 {
     cm_core *c = user;
     uint32_t addr = (uint32_t)address;
-    (void)uc;
 
+    if (unlikely(c->resync)) {
+        /*
+         * A PC written from an interrupt hook leaves unicorn believing the
+         * PC was synced by us, so a later memory fault would report the
+         * start of its block instead of the faulting instruction. Writing
+         * the PC from a block hook ends with the exit that clears that
+         * belief; execution resumes at this same block.
+         */
+        c->resync = 0;
+        uc_reg_write(uc, UC_ARM_REG_PC, &(uint32_t){addr | 1u});
+        return;
+    }
     if (unlikely(c->now >= c->next_check || c->best_exc)) {
         if (block_slow_path(c, addr))
             return;
@@ -142,6 +153,7 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
     uint32_t pc = rd(c, UC_ARM_REG_PC);
     (void)uc;
 
+    c->resync = 1;
     switch (intno) {
     case EXCP_SWI:
         cm_take_svc(c, pc);
@@ -205,6 +217,7 @@ static bool hook_insn_invalid(uc_engine *uc, void *user)
     uint32_t pc = rd(c, UC_ARM_REG_PC);
     (void)uc;
 
+    c->resync = 1;
     if (!(rd(c, UC_ARM_REG_XPSR) & (1u << 24))) {
         c->cfsr |= CFSR_INVSTATE;
         cm_raise_fault(c, EXC_USAGEFAULT, pc);
@@ -448,8 +461,8 @@ void cm_exc_state(cm_core *c, int exc, int32_t out[4])
     out[3] = c->active[exc];
 }
 
-/* fault_exc, frame, exc_return, cfsr, hfsr, mmfar, bfar, shcsr */
-void cm_fault_info(cm_core *c, uint32_t out[8])
+/* fault_exc, frame, exc_return, cfsr, hfsr, mmfar, bfar, shcsr, return */
+void cm_fault_info(cm_core *c, uint32_t out[9])
 {
     out[0] = (uint32_t)c->fault_exc;
     out[1] = c->fault_frame;
@@ -459,6 +472,7 @@ void cm_fault_info(cm_core *c, uint32_t out[8])
     out[5] = c->mmfar;
     out[6] = c->bfar;
     out[7] = cm_scs_read(c, 0xE000ED24u, 4);
+    out[8] = c->fault_return_addr;
 }
 
 /*

@@ -168,6 +168,10 @@ typedef struct cm_core {
     int fault_exc;              /* exception number taken for the fault */
     uint32_t fault_frame;       /* address of the stacked frame */
     uint32_t fault_exc_return;
+    uint32_t fault_return_addr;     /* where the interrupted code was */
+    uint32_t entry_return_addr;     /* return address of the last entry */
+    int stacking_failed;            /* the last entry could not push a frame */
+    int resync;                     /* a hook other than the block hook wrote PC */
 
     /* Per-block instruction counts, keyed by block address. */
     cm_block blocks[CM_COUNT_CACHE];

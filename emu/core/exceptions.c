@@ -317,13 +317,14 @@ static int enter_handler(cm_core *c, int exc, uint32_t exc_return)
     return 0;
 }
 
-static void stacking_fault(cm_core *c, uint32_t exc_return);
+static void stacking_fault(cm_core *c, int original, uint32_t return_addr);
 
 int cm_take_exception(cm_core *c, int exc, uint32_t return_addr)
 {
     uint32_t exc_return = push_stack(c, return_addr);
+    c->entry_return_addr = return_addr;
     if (!exc_return) {
-        stacking_fault(c, exc);
+        stacking_fault(c, exc, return_addr);
         return -1;
     }
     if (enter_handler(c, exc, exc_return)) {
@@ -361,11 +362,15 @@ static int escalate(cm_core *c, int exc)
     return exc;
 }
 
+/* What a report needs: the frame (0 when stacking failed) and where the
+ * interrupted code was. */
 static void note_fault(cm_core *c, int exc)
 {
     c->fault_exc = exc;
-    c->fault_frame = rd(c, UC_ARM_REG_SP);
+    c->fault_frame = c->stacking_failed ? 0 : rd(c, UC_ARM_REG_SP);
     c->fault_exc_return = rd(c, UC_ARM_REG_LR);
+    c->fault_return_addr = c->entry_return_addr;
+    c->stacking_failed = 0;
     if (c->report_faults)
         cm_stop(c, STOP_FAULT);
 }
@@ -385,7 +390,7 @@ void cm_raise_fault(cm_core *c, int exc, uint32_t return_addr)
  * A bus fault while pushing the frame: the derived exception is entered
  * with the frame left where it was being written (B1.5.6, DerivedLateArrival).
  */
-static void stacking_fault(cm_core *c, uint32_t original)
+static void stacking_fault(cm_core *c, int original, uint32_t return_addr)
 {
     uint32_t control = rd(c, UC_ARM_REG_CONTROL);
     uint32_t xpsr = rd(c, UC_ARM_REG_XPSR);
@@ -393,9 +398,11 @@ static void stacking_fault(cm_core *c, uint32_t original)
     int use_psp = !in_handler && (control & CONTROL_SPSEL);
     uint32_t exc_return = in_handler ? 0xFFFFFFF1u
                                      : (0xFFFFFFF9u | (use_psp << 2));
-    if (original >= EXC_NMI && original != EXC_SVCALL)
+    if (original >= EXC_NMI && original != EXC_SVCALL && original > EXC_USAGEFAULT)
         c->pending[original] = 1;
     c->cfsr |= CFSR_STKERR;
+    c->stacking_failed = 1;
+    c->entry_return_addr = return_addr;
     int target = escalate(c, EXC_BUSFAULT);
     if (!target || enter_handler(c, target, exc_return)) {
         c->fault_exc = EXC_BUSFAULT;
@@ -418,6 +425,7 @@ static int count_active(cm_core *c)
 static void invalid_return(cm_core *c, uint32_t exc_return)
 {
     c->cfsr |= CFSR_INVPC;
+    c->entry_return_addr = exc_return;
     int target = escalate(c, EXC_USAGEFAULT);
     if (!target || enter_handler(c, target, 0xF0000000u + exc_return)) {
         c->fault_exc = EXC_USAGEFAULT;

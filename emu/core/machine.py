@@ -581,9 +581,10 @@ class Machine:
                          self._lib.cm_exceptions_taken(self.cm))
 
     def fault_info(self) -> dict[str, int]:
-        out = (ctypes.c_uint32 * 8)()
+        out = (ctypes.c_uint32 * 9)()
         self._lib.cm_fault_info(self.cm, out)
-        keys = ("exception", "frame", "exc_return", "cfsr", "hfsr", "mmfar", "bfar", "shcsr")
+        keys = ("exception", "frame", "exc_return", "cfsr", "hfsr", "mmfar", "bfar", "shcsr",
+                "return_address")
         return dict(zip(keys, out, strict=True))
 
     def _fault_result(self, status: str) -> RunResult:
