@@ -184,10 +184,10 @@ void cm_clear_pending_exc(cm_core *c, int exc)
  * unprivileged Thread mode, so the sequence passes through privileged Thread
  * mode, where all of CONTROL is writable. The XPSR write also banks the SP.
  */
-static void set_mode(cm_core *c, uint32_t xpsr, uint32_t control)
+static void set_mode_unprivileged(cm_core *c, uint32_t xpsr, uint32_t control,
+                                  uint32_t cur)
 {
     uint32_t ipsr = xpsr & XPSR_IPSR_MASK;
-    uint32_t cur = rd(c, UC_ARM_REG_CONTROL);
     uint32_t priv = control & ~(CONTROL_NPRIV | CONTROL_SPSEL);
 
     wr(c, UC_ARM_REG_XPSR, (xpsr & ~XPSR_IPSR_MASK) | EXC_HARDFAULT);
@@ -197,6 +197,32 @@ static void set_mode(cm_core *c, uint32_t xpsr, uint32_t control)
     if (ipsr) {
         wr(c, UC_ARM_REG_XPSR, xpsr);
         wr(c, UC_ARM_REG_CONTROL, priv | (control & CONTROL_NPRIV));
+    }
+}
+
+/*
+ * Put the core in the mode given by IPSR and CONTROL. QEMU, under unicorn,
+ * ignores CONTROL.SPSEL writes in Handler mode and every CONTROL write from
+ * unprivileged Thread mode; the XPSR write banks the SP. Between privileged
+ * modes, CONTROL is written while in Thread mode (before leaving it, or
+ * after entering it); otherwise the sequence passes through privileged
+ * Thread mode, where all of CONTROL is writable.
+ */
+static void set_mode(cm_core *c, uint32_t xpsr, uint32_t control)
+{
+    uint32_t cur = rd(c, UC_ARM_REG_CONTROL);
+    int in_handler = (rd(c, UC_ARM_REG_XPSR) & XPSR_IPSR_MASK) != 0;
+
+    if ((cur | control) & CONTROL_NPRIV) {
+        set_mode_unprivileged(c, xpsr, control, cur);
+    } else if (in_handler) {
+        wr(c, UC_ARM_REG_XPSR, xpsr);
+        if (cur != control)
+            wr(c, UC_ARM_REG_CONTROL, control);
+    } else {
+        if (cur != control)
+            wr(c, UC_ARM_REG_CONTROL, control);
+        wr(c, UC_ARM_REG_XPSR, xpsr);
     }
     /* Writing the flags makes unicorn rebuild its cached mode flags. */
     wr(c, UC_ARM_REG_APSR_NZCV, xpsr);
