@@ -32,6 +32,7 @@ def run_qemu(elf: Path, board: str = "ref-m4f", timeout: float = 60) -> str:
     if qemu is None:
         pytest.skip("qemu-system-arm is not installed: it is the reference for this test")
     cmd = [qemu, "-M", QEMU_MACHINES[board], "-nographic", "-monitor", "none",
+           "-icount", "shift=5,align=off,sleep=off",
            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
     done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     return done.stdout.decode(errors="replace").replace("\r\n", "\n")
