@@ -18,16 +18,16 @@ log = logging.getLogger("emu")
 
 EXIT_OK, EXIT_FIRMWARE, EXIT_INPUT = 0, 1, 2
 
-# Subcommands registered by other modules: name -> (add_arguments, handler).
-COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None],
-                          Callable[[argparse.Namespace], int], str]] = {}
+# Subcommands registered by other modules: name -> (handler, help text).
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {}
 
 
 def command(name: str, help_text: str):
-    """Register ``fn(args) -> exit status`` as a subcommand; ``fn.arguments`` adds options."""
+    """Register ``fn(args) -> exit status`` as a subcommand; ``fn.arguments(parser)``, when
+    set (before or after decoration), adds its options."""
 
     def wrap(fn):
-        COMMANDS[name] = (getattr(fn, "arguments", lambda p: None), fn, help_text)
+        COMMANDS[name] = (fn, help_text)
         return fn
 
     return wrap
@@ -102,8 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv traces device accesses)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name, (add_args, _fn, help_text) in COMMANDS.items():
-        add_args(sub.add_parser(name, help=help_text, description=help_text))
+    for name, (fn, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        getattr(fn, "arguments", lambda p: None)(sub_parser)
     return parser
 
 
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _setup_logging(args.verbose)
-        return COMMANDS[args.command][1](args)
+        return COMMANDS[args.command][0](args)
     except EmuError as exc:
         print(f"ota-emu: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
