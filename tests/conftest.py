@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from fixtures.build import CORTEX_M4F, FIXTURES, build_elf, have_compiler
 
 CALLS_SOURCES = ["vectors.c", "calls.c", "spin.S"]

@@ -4,9 +4,10 @@ No timing is asserted here: the figures are for the closing note, not for a test
 """
 
 import pytest
-from core_helpers import image
 
 from emu.bench import bench
+
+from core_helpers import image
 
 
 @pytest.mark.slow

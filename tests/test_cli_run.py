@@ -1,9 +1,10 @@
 """`ota-emu run` as a user sees it: console on stdout, one verdict, the exit status."""
 
 import pytest
-from fixtures.build import CORTEX_M3, build_elf, have_compiler
 
 from emu.cli import main
+
+from fixtures.build import CORTEX_M3, build_elf, have_compiler
 
 
 @pytest.fixture(scope="module")

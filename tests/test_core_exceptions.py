@@ -5,6 +5,7 @@ the reference (the same ELF runs there unchanged).
 """
 
 import pytest
+
 from core_helpers import run_elf, run_qemu
 from fixtures.build import CORTEX_M3, CORTEX_M4F, build_elf, have_compiler
 

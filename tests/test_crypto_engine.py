@@ -21,13 +21,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.x509.oid import NameOID
-from fixtures.build import build_elf, have_compiler
 
 from emu.board import Memory, parse_board
 from emu.errors import BoardError, InputError
 from emu.periph import crypto as ce
 from emu.periph.base import PERIPHERAL_TYPES
 from emu.periph.crypto import CryptoEngine
+
+from fixtures.build import build_elf, have_compiler
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVERS = ROOT / "firmware_images" / "drivers"

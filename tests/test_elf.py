@@ -6,10 +6,11 @@ import struct
 from pathlib import Path
 
 import pytest
-from fixtures.build import have_compiler, run_tool
 
 from emu.elf import PF_R, PF_W, PF_X, Firmware, check_fits, load_elf, vector_table
 from emu.errors import ElfError
+
+from fixtures.build import have_compiler, run_tool
 
 BOARD = [("flash", 0x0000_0000, 256 * 1024), ("ram", 0x2000_0000, 64 * 1024)]
 

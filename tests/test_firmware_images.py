@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from core_helpers import ROOT, image, run_elf, run_qemu
 
 CPUS = {"m3": "ref-m3", "m4f": "ref-m4f"}

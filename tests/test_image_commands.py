@@ -3,11 +3,12 @@
 import struct
 
 import pytest
-from fixtures.build import run_tool
 
 from emu.errors import ImageError, InputError
 from emu.flash import FlashArray, FlashLayout, filestore
 from emu.image import commands, mcuboot
+
+from fixtures.build import run_tool
 
 BODY = b"\x00\x10\x00\x20" + bytes(range(200))
 

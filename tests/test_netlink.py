@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import unicorn
-from fixtures.build import COMPILER, build_elf, have_compiler
 
 from emu.board import Memory, parse_board
 from emu.cloud.mqtt import BusLink, MessageBus
@@ -22,6 +21,8 @@ from emu.errors import BoardError
 from emu.periph import netlink as nl
 from emu.periph.base import PERIPHERAL_TYPES
 from emu.periph.netlink import NetLink
+
+from fixtures.build import COMPILER, build_elf, have_compiler
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVERS = ROOT / "firmware_images" / "drivers"

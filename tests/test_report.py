@@ -5,7 +5,6 @@ import struct
 from pathlib import Path
 
 import pytest
-from fixtures.build import FIXTURES, run_tool
 from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, UcError, arm_const
 
 from emu.elf import Firmware, load_elf, vector_table
@@ -19,6 +18,8 @@ from emu.report import (
     format_verdict,
     frame_size,
 )
+
+from fixtures.build import FIXTURES, run_tool
 
 PRECISERR, BFARVALID, MMARVALID, DACCVIOL = 1 << 9, 1 << 15, 1 << 7, 1 << 1
 FORCED = 1 << 30
