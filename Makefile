@@ -28,8 +28,9 @@ venv: $(STAMP)
 native: venv
 	$(PY) -c "from emu.core import native; print('native core:', native.build())"
 
-firmware: deps
-	$(MAKE) -C firmware_images -j2
+# The PAL test vectors are signed at build time with the venv's Python.
+firmware: deps venv
+	$(MAKE) -C firmware_images -j2 PYTHON=$(abspath $(PY))
 
 demo: deps venv native firmware
 	$(PY) -m emu demo

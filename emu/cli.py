@@ -63,21 +63,34 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="accesses to unmodelled addresses are bus faults")
     p.add_argument("--faults", choices=("report", "deliver"), default="report",
                    help="stop with a report at a fault (default) or run the firmware's handler")
+    p.add_argument("--flash", type=Path, metavar="PATH",
+                   help="flash file: its contents are loaded before the ELF when it exists, "
+                   "and the flash is saved to it when the run ends (docs/flash.md)")
 
 
 def _run(args: argparse.Namespace) -> int:
     from emu.board import load_board
     from emu.core.machine import Machine
     from emu.elf import load_elf
+    from emu.flash import filestore
 
     firmware = load_elf(args.elf)
     board = load_board(args.board or default_board(firmware))
     machine = Machine(board, strict=args.strict, fault_policy=args.faults,
                       console=_stream_console)
+    arrays = list(machine.flash.values())
+    if args.flash is not None and not args.flash.parent.is_dir():
+        raise UsageError(f"--flash {args.flash}: the folder does not exist")
+    if args.flash is not None and args.flash.exists():
+        filestore.load(args.flash, board.name, arrays)
     machine.load(firmware)
-    machine.reset()
-    result = machine.run(until=args.until, max_seconds=args.max_time, max_wall=args.max_wall,
-                         stall_seconds=args.stall)
+    try:
+        machine.reset()
+        result = machine.run(until=args.until, max_seconds=args.max_time,
+                             max_wall=args.max_wall, stall_seconds=args.stall)
+    finally:
+        if args.flash is not None:
+            filestore.save(args.flash, board.name, arrays)
     return report_result(result)
 
 
@@ -112,6 +125,9 @@ def _load_commands() -> None:
     """Import the modules that register further subcommands."""
     import emu.bench  # noqa: F401
     import emu.demo  # noqa: F401
+    import emu.image.cli_commands  # noqa: F401
+    import emu.pal_test  # noqa: F401
+    import emu.scenario.command  # noqa: F401
 
 
 def _setup_logging(verbose: int) -> None:

@@ -23,7 +23,10 @@ from unicorn import arm_const as arm
 import emu.flash.controllers  # noqa: F401  (registers the models)
 import emu.periph.crypto  # noqa: F401
 import emu.periph.netlink  # noqa: F401
+import emu.periph.stm32_usart  # noqa: F401
+import emu.periph.sysctl  # noqa: F401
 import emu.periph.uart  # noqa: F401
+import emu.periph.watchdog  # noqa: F401
 from emu.board import CPUS, Board, Memory
 from emu.core import native
 from emu.core.semihost import Semihosting
@@ -474,7 +477,8 @@ class Machine:
             return self._result("until", f"{self._until.decode(errors='replace')!r} appeared")
         if why == "reset":
             self.reset(self.reset_reason)
-            return None
+            # A reset hook may have stopped the run (the boot model finding no image).
+            return self._handle_request() if self._stop_request is not None else None
         return self._result("stopped", why)
 
     def _step(self) -> RunResult | None:

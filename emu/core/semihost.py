@@ -2,8 +2,8 @@
 the calls a firmware makes with ``bkpt 0xab`` to print and to exit.
 
 Supported: SYS_WRITEC, SYS_WRITE0, SYS_WRITE to the console handles, SYS_EXIT and
-SYS_EXIT_EXTENDED, SYS_CLOCK and SYS_TIME from virtual time, SYS_ERRNO, SYS_ISTTY and an
-empty SYS_GET_CMDLINE. Any other call answers -1 and is logged once. A ``bkpt`` with another
+SYS_EXIT_EXTENDED, SYS_CLOCK and SYS_TIME from virtual time, SYS_ERRNO, SYS_ISTTY and
+SYS_GET_CMDLINE. Any other call answers -1 and is logged once. A ``bkpt`` with another
 immediate is a debug event: with no debugger attached it escalates to HardFault.
 """
 
@@ -29,8 +29,13 @@ CONSOLE = (1, 2)
 
 
 class Semihosting:
+    """The host side of semihosting. ``cmdline`` is what SYS_GET_CMDLINE answers: a test or
+    scenario passes settings to the firmware through it, as a debugger's command line would.
+    """
+
     def __init__(self, machine: Machine) -> None:
         self.m = machine
+        self.cmdline = ""
 
     def handle(self) -> RunResult | None:
         """Serve the bkpt at PC; a result when the firmware exited, else None."""
@@ -86,9 +91,12 @@ class Semihosting:
             ptr, _mode, length = self._words(arg, 3)
             return 1 if m.mem_read(ptr, length) == b":tt" else -1
         if op == SYS_GET_CMDLINE:
-            ptr, _size = self._words(arg, 2)
-            m.uc.mem_write(ptr, b"\0")
-            m.uc.mem_write(arg + 4, (0).to_bytes(4, "little"))
+            ptr, size = self._words(arg, 2)
+            text = self.cmdline.encode()
+            if len(text) + 1 > size:
+                return -1
+            m.uc.mem_write(ptr, text + b"\0")
+            m.uc.mem_write(arg + 4, len(text).to_bytes(4, "little"))
             return 0
         m.guest_error("semihosting", f"call {op:#x} is not supported; answered -1")
         return -1
