@@ -265,6 +265,8 @@ static void hook_divide(uc_engine *uc, uint64_t address, uint32_t size,
     (void)uc, (void)size;
     if (!(c->ccr & (1u << 4)))
         return;
+    if ((read16(c, (uint32_t)address) & 0xFFD0) != 0xFB90)
+        return;     /* the code here changed since the hook was placed */
     uint32_t xpsr = rd(c, UC_ARM_REG_XPSR);
     if (xpsr & 0x0600FC00u)
         return;     /* inside an IT block: not modelled, see docs/core.md */
@@ -279,16 +281,50 @@ static void hook_divide(uc_engine *uc, uint64_t address, uint32_t size,
     }
 }
 
-int cm_add_divide_site(cm_core *c, uint32_t addr)
+/*
+ * WFI (B1.5.19) handled before it executes: time jumps to the next wake-up
+ * source and execution goes on after the instruction, with no return to
+ * Python. Unicorn would otherwise end emu_start at every WFI. A wake-up
+ * that is a Python event stops at the next block boundary as usual.
+ */
+static void hook_wfi(uc_engine *uc, uint64_t address, uint32_t size,
+                     void *user)
+{
+    cm_core *c = user;
+    uint16_t hw = read16(c, (uint32_t)address);
+    if (hw != 0xBF30 && !(hw == 0xF3AF && read16(c, (uint32_t)address + 2) == 0x8003))
+        return;     /* the code here changed since the hook was placed */
+    if (rd(c, UC_ARM_REG_XPSR) & 0x0600FC00u)
+        return;     /* inside an IT block: left to unicorn and Python */
+    if (cm_sleep(c, 0) == 2) {
+        cm_stop(c, STOP_SLEEP_HANG);
+        return;
+    }
+    uint32_t next = ((uint32_t)address + size) | 1u;
+    c->resync = 1;
+    uc_reg_write(uc, UC_ARM_REG_PC, &next);
+}
+
+static int add_site(cm_core *c, uint32_t addr, void *callback)
 {
     uc_hook h;
     if (c->div_hooks >= CM_MAX_DIV_SITES)
         return -1;
-    if (uc_hook_add(c->uc, &h, UC_HOOK_CODE, (void *)hook_divide, c,
-                    addr, addr) != UC_ERR_OK)
+    if (uc_hook_add(c->uc, &h, UC_HOOK_CODE, callback, c, addr, addr)
+        != UC_ERR_OK)
         return -1;
     c->div_hook[c->div_hooks++] = h;
     return 0;
+}
+
+int cm_add_divide_site(cm_core *c, uint32_t addr)
+{
+    return add_site(c, addr, (void *)hook_divide);
+}
+
+int cm_add_wfi_site(cm_core *c, uint32_t addr)
+{
+    return add_site(c, addr, (void *)hook_wfi);
 }
 
 /* -- Faults reported from Python --------------------------------------------------- */

@@ -42,6 +42,7 @@ enum {
     STOP_RESET = 5,     /* AIRCR.SYSRESETREQ or VECTRESET */
     STOP_HANG = 6,      /* a branch-to-self with nothing left to wake it */
     STOP_SLEEP = 7,     /* WFE with no event; Python runs the sleep */
+    STOP_SLEEP_HANG = 8, /* WFI with nothing left that can wake the core */
 };
 
 /* Fault causes that Python reports into the core. */
@@ -186,6 +187,7 @@ typedef struct cm_core {
 void cm_init_tables(void);
 void cm_fault(cm_core *c, int kind, uint32_t addr);
 void cm_invalidate_counts(cm_core *c);
+int cm_sleep(cm_core *c, int is_wfe);
 int cm_exec_priority(cm_core *c);
 int cm_pending_best(cm_core *c, int *prio_out);
 int cm_try_take_pending(cm_core *c, uint32_t return_addr, int unused);

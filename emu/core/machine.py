@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import heapq
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,17 +82,24 @@ class RunResult:
         return self.status in ("until",) or (self.status == "exit" and self.exit_code == 0)
 
 
-def find_divides(code: bytes, base: int) -> list[int]:
-    """Addresses of 32-bit SDIV/UDIV encodings (T1: FB9n/FBBn F0Fm) at halfword steps.
+# Thumb encodings the native core hooks: WFI (BF30 or F3AF 8003) and the 32-bit SDIV/UDIV
+# (FB9n/FBBn F0Fm), little-endian, at any halfword offset.
+_WFI = re.compile(rb"\x30\xbf|\xaf\xf3\x03\x80")
+_DIVIDE = re.compile(rb"[\x90-\x9f\xb0-\xbf]\xfb[\xf0-\xff][\xf0-\xff]")
 
-    Data that happens to look like a divide only costs an unused hook."""
-    out = []
-    for i in range(0, len(code) - 3, 2):
-        if code[i + 1] == 0xFB and code[i] & 0xD0 == 0x90:
-            hw2 = code[i + 2] | code[i + 3] << 8
-            if hw2 & 0xF0F0 == 0xF0F0:
-                out.append(base + i)
-    return out
+
+def _sites(pattern: re.Pattern, code: bytes, base: int) -> list[int]:
+    return [base + m.start() for m in pattern.finditer(code) if m.start() % 2 == 0]
+
+
+def find_wfis(code: bytes, base: int) -> list[int]:
+    """Addresses of WFI instructions (data that looks like one only costs an unused hook)."""
+    return _sites(_WFI, code, base)
+
+
+def find_divides(code: bytes, base: int) -> list[int]:
+    """Addresses of 32-bit SDIV/UDIV encodings."""
+    return _sites(_DIVIDE, code, base)
 
 
 class Machine:
@@ -137,7 +145,7 @@ class Machine:
         self.firmware = None
         self.vtor = 0
         self.reset_hooks: list[Callable[[Machine, str], None]] = []
-        self._divide_sites: set[int] = set()
+        self._code_sites: set[tuple[str, int]] = set()
         self.power_cycles = 0
         self.power_cuts: list[PowerCut] = []
 
@@ -234,6 +242,7 @@ class Machine:
         return cm
 
     def close(self) -> None:
+        """Release the native core; the machine cannot run or be inspected afterwards."""
         if self.cm:
             self._lib.cm_free(self.cm)
             self.cm = 0
@@ -242,6 +251,7 @@ class Machine:
 
     @property
     def now(self) -> int:
+        assert self.cm, "the machine was closed"
         return self._lib.cm_now(self.cm)
 
     @property
@@ -381,15 +391,22 @@ class Machine:
         for array in self.flash.values():
             array.add_listener(listener)
 
+    def hook_code(self, code: bytes, base: int) -> None:
+        """Give the SDIV/UDIV instructions of this code a divide-by-zero check (DIV_0_TRP)
+        and its WFIs a native sleep. Called for every image placed in memory."""
+        for addr in find_divides(code, base):
+            if ("div", addr) not in self._code_sites:
+                self._code_sites.add(("div", addr))
+                self._lib.cm_add_divide_site(self.cm, addr)
+        for addr in find_wfis(code, base):
+            if ("wfi", addr) not in self._code_sites:
+                self._code_sites.add(("wfi", addr))
+                self._lib.cm_add_wfi_site(self.cm, addr)
+
     def _hook_divides(self, firmware: Any) -> None:
-        """Give every SDIV/UDIV of the image's code a divide-by-zero check (DIV_0_TRP)."""
         for seg in firmware.segments:
-            if not seg.flags & 1:  # PF_X: only executable segments hold code
-                continue
-            for addr in find_divides(seg.data, seg.load_addr):
-                if addr not in self._divide_sites:
-                    self._divide_sites.add(addr)
-                    self._lib.cm_add_divide_site(self.cm, addr)
+            if seg.flags & 1:  # PF_X: only executable segments hold code
+                self.hook_code(seg.data, seg.load_addr)
 
     def reset(self, reason: str = "power-on") -> None:
         """A system reset: devices to their reset values, the core through its reset vector.
@@ -401,6 +418,9 @@ class Machine:
             dev.reset()
         for hook in self.reset_hooks:
             hook(self, reason)
+        for mem in self.board.memories:
+            if mem.kind != "ram":  # code that a boot model may have swapped in
+                self.hook_code(bytes(self.buffers[mem.name]), mem.base)
         if self._lib.cm_reset(self.cm, self.vtor) != 0:
             raise BoardError(f"vector table at {self.vtor:#010x} is not in any memory")
 
@@ -505,6 +525,8 @@ class Machine:
                 self.reset("software")
             except PowerCut as cut:
                 self._power_cut(cut)
+        elif reason == native.STOP_SLEEP_HANG:
+            return self._result("hang", "the core sleeps in WFI and nothing can wake it")
         elif reason == native.STOP_HANG:
             return self._result("hang", "the core branches to itself and nothing can "
                                 "interrupt it")

@@ -23,7 +23,7 @@ _HERE = Path(__file__).resolve().parent
 
 # Stop reasons, fault kinds and exception numbers shared with cmcore.h.
 STOP_NONE, STOP_EVENT, STOP_FAULT, STOP_LOCKUP = 0, 1, 2, 3
-STOP_BKPT, STOP_RESET, STOP_HANG, STOP_SLEEP = 4, 5, 6, 7
+STOP_BKPT, STOP_RESET, STOP_HANG, STOP_SLEEP, STOP_SLEEP_HANG = 4, 5, 6, 7, 8
 FAULT_BUS_PRECISE, FAULT_BUS_IFETCH, FAULT_BUS_IMPRECISE = 1, 2, 3
 FAULT_UNDEF, FAULT_MEM_DACC, FAULT_MEM_IACC, FAULT_UNALIGNED = 4, 5, 6, 7
 FAULT_DEBUGEVT = 8
@@ -124,6 +124,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "cm_write_reg": (None, [p, u32, ctypes.c_uint, u32]),
         "cm_invalidate_counts": (None, [p]),
         "cm_add_divide_site": (i32, [p, u32]),
+        "cm_add_wfi_site": (i32, [p, u32]),
         "cm_scs_reg_name": (ctypes.c_char_p, [i32, ctypes.POINTER(u32), ctypes.POINTER(i32)]),
     }
     for name, (res, args) in sigs.items():

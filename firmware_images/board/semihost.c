@@ -47,3 +47,12 @@ void semihost_exit(int code)
         __asm__ volatile("" ::: "memory");
     }
 }
+
+int semihost_get_cmdline(char *buf, unsigned size)
+{
+    static volatile uint32_t block[2];
+
+    block[0] = (uint32_t)(uintptr_t)buf;
+    block[1] = size;
+    return semihost_call(0x15, (uintptr_t)block) == 0 ? 0 : -1;
+}

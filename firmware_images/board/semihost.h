@@ -33,4 +33,11 @@ void semihost_write0(const char *s);
  */
 void semihost_exit(int code) __attribute__((noreturn));
 
+/*
+ * SYS_GET_CMDLINE: copies the command line the host gives into buf (at most
+ * size bytes with the terminating NUL). Returns 0, or -1 when the host has
+ * none or it does not fit.
+ */
+int semihost_get_cmdline(char *buf, unsigned size);
+
 #endif

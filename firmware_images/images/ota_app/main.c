@@ -57,7 +57,58 @@
 #define HELLO_TEXT "hello world"
 #define TOPIC_MAX 160u
 
-static const struct ota_config app_config = OTA_CONFIG_DEFAULT;
+static struct ota_config app_config = OTA_CONFIG_DEFAULT;
+
+/* Reads an unsigned decimal number; *end is set past its last digit. */
+static uint32_t parse_number(const char *s, const char **end)
+{
+    uint32_t v = 0;
+
+    while (*s >= '0' && *s <= '9')
+        v = v * 10u + (uint32_t)(*s++ - '0');
+    *end = s;
+    return v;
+}
+
+/* Applies one "key=value" setting of the command line, if it is known. */
+static void apply_setting(const char *key, size_t len, uint32_t value)
+{
+    if (len == 10 && memcmp(key, "block_size", len) == 0)
+        app_config.block_size = value;
+    else if (len == 18 && memcmp(key, "blocks_per_request", len) == 0)
+        app_config.blocks_per_request = value;
+    else if (len == 15 && memcmp(key, "request_timeout", len) == 0)
+        app_config.request_timeout_ms = value * 1000u;
+    else
+        console_printf("[app] unknown setting %.*s ignored\n", (int)len, key);
+}
+
+/*
+ * Agent settings from the host: a test bench or the emulator passes
+ * "block_size=N blocks_per_request=N request_timeout=S" as the semihosting
+ * command line, as a debugger would. No command line keeps the defaults.
+ */
+static void read_settings(void)
+{
+    static char line[128];
+    const char *p = line;
+
+    if (semihost_get_cmdline(line, sizeof line) != 0)
+        return;
+    while (*p) {
+        const char *key = p;
+        while (*p && *p != '=' && *p != ' ')
+            p++;
+        if (*p == '=') {
+            size_t len = (size_t)(p - key);
+            apply_setting(key, len, parse_number(p + 1, &p));
+        }
+        while (*p && *p != ' ')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+}
 
 /* The network driver sleeps a tick between polls of the module. */
 static void net_wait(void)
@@ -201,6 +252,7 @@ static void ota_demo_task(void *arg)
 
 int main(void)
 {
+    read_settings();
     console_printf("[app] ota_app %u.%u.%u on " CORE_NAME ", thing %s\n",
                    (unsigned)APP_VERSION_MAJOR, (unsigned)APP_VERSION_MINOR,
                    (unsigned)APP_VERSION_BUILD, app_config.thing_name);
