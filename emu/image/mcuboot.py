@@ -364,7 +364,9 @@ def _signature_tlvs(hashed: bytes, key: PrivateKey | None) -> list[Tlv]:
     digest = hashlib.sha256(hashed).digest()
     tlvs = [Tlv(TLV_SHA256, digest)]
     if key is not None:
-        signature = key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+        # RFC 6979: the same key and image always give the same signature.
+        signing = ec.ECDSA(Prehashed(hashes.SHA256()), deterministic_signing=True)
+        signature = key.sign(digest, signing)
         tlvs += [Tlv(TLV_KEYHASH, _keys.key_hash(key)), Tlv(TLV_ECDSA_SIG, signature)]
     return tlvs
 

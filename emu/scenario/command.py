@@ -8,6 +8,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from emu.cli import command
+from emu.errors import UsageError
 from emu.scenario.runner import Outcome, run_scenario
 from emu.scenario.spec import load_scenario
 
@@ -30,19 +31,29 @@ def write_junit(path: Path, outcomes: list[Outcome]) -> None:
     tmp.replace(path)
 
 
+def _broker(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--broker {text}: expected HOST:PORT")
+    return host, int(port)
+
+
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", type=Path, help="scenario TOML files")
     p.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
     p.add_argument("--console", action="store_true", help="stream the device console")
+    p.add_argument("--broker", metavar="HOST:PORT",
+                   help="talk through this MQTT broker (e.g. Mosquitto) instead of in-process")
 
 
 @command("scenario", "run OTA scenarios and check their outcomes")
 def _scenario(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(f) for f in args.files]  # every file is checked before any run
+    broker = _broker(args.broker) if args.broker else None
     console = (lambda b: sys.stdout.buffer.write(b)) if args.console else None
     outcomes = []
     for scenario in scenarios:
-        outcome = run_scenario(scenario, console)
+        outcome = run_scenario(scenario, console, broker)
         outcomes.append(outcome)
         print(outcome.line(), flush=True)
     failed = sum(not o.passed for o in outcomes)

@@ -8,7 +8,10 @@ so a scenario gives the same transcript and verdict on every run.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +24,13 @@ from emu.boot.install import slot_image, write_slot
 from emu.boot.model import attach_boot
 from emu.boot.slots import slot_map
 from emu.cloud import faults as wire
-from emu.cloud.mqtt import BusLink, MessageBus
+from emu.cloud.broker_bridge import CloudBridge, DeviceLink
+from emu.cloud.mqtt import BusLink, LinkStatus, MessageBus
 from emu.cloud.ota_job import DocumentFaults, OtaService
 from emu.core.machine import Machine
 from emu.errors import InputError, ScenarioError
 from emu.image import mcuboot
 from emu.image.commands import load_body
-from emu.image.keys import generate_key
 from emu.image.trailer import Flag, read_trailer
 from emu.scenario.spec import Job, Scenario
 
@@ -70,20 +73,78 @@ def image_path(cpu: str, family: str, version: str, variant: str = "") -> Path:
     return path
 
 
-class ScenarioRun:
-    """One scenario on one fresh machine."""
+# RFC 6979 signatures and keys derived from fixed seeds make every scenario byte-for-byte
+# reproducible: the same images, the same transcript.
+SIGNING = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
 
-    def __init__(self, scenario: Scenario, console: Callable[[bytes], None] | None = None):
+
+def fixed_key(seed: bytes) -> ec.EllipticCurvePrivateKey:
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 n
+    scalar = int.from_bytes(hashlib.sha256(seed).digest(), "big") % (order - 1) + 1
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+class PacedLink:
+    """A broker connection seen from virtual time.
+
+    Virtual time runs far ahead of the real network, so after each publish the first poll
+    that finds nothing waits (in wall time, at most ``grace`` seconds) for the broker's
+    answer before the device is told that nothing came.
+    """
+
+    def __init__(self, link: DeviceLink, grace: float = 0.5) -> None:
+        self.link = link
+        self.grace = grace
+        self._until = 0.0
+        self._held: deque = deque()
+
+    def __getattr__(self, name: str):
+        return getattr(self.link, name)
+
+    def publish(self, *args, **kwargs):
+        self._until = time.monotonic() + self.grace
+        return self.link.publish(*args, **kwargs)
+
+    def pending(self) -> int:
+        waiting = self.link.pending() + len(self._held)
+        if waiting == 0 and time.monotonic() < self._until:
+            msg = self.link.receive(timeout=self._until - time.monotonic())
+            self._until = 0.0
+            if msg is not None:
+                self._held.append(msg)
+        return self.link.pending() + len(self._held)
+
+    def receive(self, timeout: float = 0.0):
+        if self._held:
+            return self._held.popleft()
+        return self.link.receive(timeout)
+
+
+class ScenarioRun:
+    """One scenario on one fresh machine. With ``broker`` (host, port) the device and the
+    cloud model talk through that MQTT broker instead of the in-process bus."""
+
+    def __init__(self, scenario: Scenario, console: Callable[[bytes], None] | None = None,
+                 broker: tuple[str, int] | None = None):
         self.scenario = scenario
         self.board = load_board(scenario.board)
         self.cpu = "m4f" if self.board.has_fpu else "m3"
         self.slots = slot_map(self.board)
-        self.trusted = generate_key()
-        self.untrusted = generate_key()
+        self.trusted = fixed_key(b"ota-emu scenario: trusted signer")
+        self.untrusted = fixed_key(b"ota-emu scenario: a key the device does not trust")
         self.machine = Machine(self.board, console=console)
         self.bus = MessageBus()
         self.service = OtaService(self.bus, lambda: EPOCH + int(self.machine.seconds))
-        self.link = BusLink(self.bus, client_id=THING)
+        self.bridge: CloudBridge | None = None
+        self.lock = contextlib.nullcontext()
+        if broker is None:
+            self.link = BusLink(self.bus, client_id=THING)
+        else:
+            self.bridge = CloudBridge(self.bus, *broker)
+            if self.bridge.start() is not LinkStatus.OK:
+                raise InputError(f"cannot reach the MQTT broker at {broker[0]}:{broker[1]}")
+            self.lock = self.bridge.lock
+            self.link = PacedLink(DeviceLink(THING, *broker))
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -119,15 +180,15 @@ class ScenarioRun:
         key = self._signer(job)
         data = bytearray(mcuboot.sign(bytes(body), key, job.version, header_size=0x200,
                                       align=self.slots.align))
-        if job.corrupt == "after-signing":
-            data[len(data) // 2] ^= 0x5A
         if job.size:
             data = data[:job.size]
         signature = b""
         if key is not None:
-            signature = bytearray(key.sign(bytes(data), ec.ECDSA(hashes.SHA256())))
+            signature = bytearray(key.sign(bytes(data), SIGNING))
             if job.corrupt == "signature":
                 signature[len(signature) // 2] ^= 0x01
+        if job.corrupt == "after-signing":
+            data[len(data) // 2] ^= 0x5A  # both signatures were made over the good bytes
         return bytes(data), bytes(signature)
 
     def _hooks(self, job: Job, job_id: str) -> list:
@@ -159,12 +220,16 @@ class ScenarioRun:
             omit.append("filepath")
         if not signature:
             omit.append(job.signature_key)
-        update = self.service.create_ota_update(
+        with self.lock:
+            update = self._create(job, number, data, signature, omit)
+        self.service.streams.hooks = self._hooks(job, update.job_id)
+        return update.job_id
+
+    def _create(self, job: Job, number: int, data: bytes, signature: bytes, omit: list[str]):
+        return self.service.create_ota_update(
             THING, data, signature, version=job.version, update_id=f"update-{number}",
             protocols=job.protocols, faults=DocumentFaults(file_omit=tuple(omit)),
             filepath=job.filepath or "unused", sig_key=job.signature_key, certfile=CERTFILE)
-        self.service.streams.hooks = self._hooks(job, update.job_id)
-        return update.job_id
 
     def run_job(self, job: Job, job_id: str, deadline: float) -> str:
         """Run until the job's status is final and the device has settled."""
@@ -172,7 +237,8 @@ class ScenarioRun:
         settled_at: list[float] = []
 
         def poll() -> None:
-            status = self.service.final_status(job_id)
+            with self.lock:
+                status = self.service.final_status(job_id)
             if status in TERMINAL and not settled_at:
                 settled_at.append(m.seconds + SETTLE_SECONDS)
             if settled_at and m.seconds >= settled_at[0]:
@@ -230,6 +296,14 @@ class ScenarioRun:
         return problems
 
     def run(self) -> Outcome:
+        try:
+            return self._run()
+        finally:
+            if self.bridge is not None:
+                self.bridge.stop()
+                self.link.disconnect()
+
+    def _run(self) -> Outcome:
         wall0 = time.perf_counter()
         self.prepare()
         problems: list[str] = []
@@ -238,7 +312,8 @@ class ScenarioRun:
             console_from = len(self.machine.transcript)
             job_id = self.offer(job, number)
             stopped = self.run_job(job, job_id, budget)
-            found = self.check(job, job_id, console_from)
+            with self.lock:
+                found = self.check(job, job_id, console_from)
             if stopped and found:
                 found.append(stopped)
             problems += [f"job {number}: {p}" for p in found]
@@ -252,9 +327,10 @@ class ScenarioRun:
                        time.perf_counter() - wall0, transcript, problems)
 
 
-def run_scenario(scenario: Scenario, console: Callable[[bytes], None] | None = None) -> Outcome:
+def run_scenario(scenario: Scenario, console: Callable[[bytes], None] | None = None,
+                 broker: tuple[str, int] | None = None) -> Outcome:
     try:
-        return ScenarioRun(scenario, console).run()
+        return ScenarioRun(scenario, console, broker).run()
     except ScenarioError:
         raise
     except InputError as exc:
