@@ -175,6 +175,11 @@ class ScenarioRun:
         """The file the cloud streams (an MCUboot image) and its code-signing signature."""
         family = job.image or self.scenario.device.image
         body = bytearray(self._body(family, job.version, job.variant))
+        if job.pad_to > len(body):
+            # Filler after the code, so that the image has the size asked for (benchmarks).
+            pattern = bytes((i * 151) & 0xFF for i in range(256))
+            missing = job.pad_to - len(body)
+            body += (pattern * (missing // 256 + 1))[:missing]
         if job.corrupt == "before-signing":
             body[4:8] = b"\xff\xff\xff\xff"  # the reset vector points nowhere
         key = self._signer(job)
