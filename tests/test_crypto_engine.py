@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import heapq
 import itertools
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-import unicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
@@ -28,6 +25,7 @@ from emu.periph import crypto as ce
 from emu.periph.base import PERIPHERAL_TYPES
 from emu.periph.crypto import CryptoEngine
 
+import fake_machine
 from fixtures.build import build_elf, have_compiler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,59 +38,10 @@ NIST_ABC = b"abc"
 NIST_TWO_BLOCKS = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
 
 
-class FakeMachine:
-    hz = 1_000_000
-
+class FakeMachine(fake_machine.FakeMachine):
     def __init__(self, board_path: Path | None = None) -> None:
-        self.board = SimpleNamespace(
-            path=board_path,
-            memories=[Memory("flash", "flash", FLASH, SIZE), Memory("sram", "ram", RAM, SIZE)])
-        self.now = 0
-        self._events: list = []
-        self._seq = itertools.count()
-        self.irqs: list[int] = []
-        self.guest_errors: list[str] = []
-        self.memory = {FLASH: bytearray(SIZE), RAM: bytearray(SIZE)}
-
-    def schedule(self, delay: int, callback):
-        event = [self.now + delay, next(self._seq), callback]
-        heapq.heappush(self._events, event)
-        return event
-
-    def cancel(self, event) -> None:
-        if event in self._events:
-            self._events.remove(event)
-            heapq.heapify(self._events)
-
-    def advance(self, cycles: int) -> None:
-        target = self.now + cycles
-        while self._events and self._events[0][0] <= target:
-            deadline, _, callback = heapq.heappop(self._events)
-            self.now = deadline
-            callback()
-        self.now = target
-
-    def set_irq_pending(self, irq: int) -> None:
-        self.irqs.append(irq)
-
-    def guest_error(self, device: str, message: str) -> None:
-        self.guest_errors.append(message)
-
-    def unmodelled(self, device, address, size, value) -> None:
-        raise AssertionError(f"unmodelled access at {address:#x}")
-
-    def mem_read(self, addr: int, n: int) -> bytes:
-        for base, buf in self.memory.items():
-            if base <= addr and addr + n <= base + len(buf):
-                return bytes(buf[addr - base:addr - base + n])
-        raise unicorn.UcError(unicorn.UC_ERR_READ_UNMAPPED)
-
-    def mem_write(self, addr: int, data: bytes) -> None:
-        for base, buf in self.memory.items():
-            if base <= addr and addr + len(data) <= base + len(buf):
-                buf[addr - base:addr - base + len(data)] = data
-                return
-        raise unicorn.UcError(unicorn.UC_ERR_WRITE_UNMAPPED)
+        super().__init__([Memory("flash", "flash", FLASH, SIZE), Memory("sram", "ram", RAM, SIZE)],
+                         board_path)
 
 
 class Rig:

@@ -7,13 +7,10 @@ BusLink attached. The last tests build the C driver and run it on the real machi
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import subprocess
 from pathlib import Path
 
 import pytest
-import unicorn
 
 from emu.board import Memory, parse_board
 from emu.cloud.mqtt import BusLink, MessageBus
@@ -22,6 +19,7 @@ from emu.periph import netlink as nl
 from emu.periph.base import PERIPHERAL_TYPES
 from emu.periph.netlink import NetLink
 
+import fake_machine
 from fixtures.build import COMPILER, build_elf, have_compiler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,63 +30,12 @@ MS = 1000  # cycles per millisecond of the fake machine
 OFF = {r.mnemonic: r.offset for r in NetLink.REGISTERS}
 
 
-class FakeBoard:
-    memories = [Memory("flash", "flash", FLASH, RAM_SIZE), Memory("sram", "ram", RAM, RAM_SIZE)]
+MEMORIES = [Memory("flash", "flash", FLASH, RAM_SIZE), Memory("sram", "ram", RAM, RAM_SIZE)]
 
 
-class FakeMachine:
-    hz = 1_000_000
-    board = FakeBoard()
-
+class FakeMachine(fake_machine.FakeMachine):
     def __init__(self) -> None:
-        self.now = 0
-        self._events: list = []
-        self._seq = itertools.count()
-        self.irqs: list[int] = []
-        self.guest_errors: list[str] = []
-        self.memory = {m.base: bytearray(m.size) for m in self.board.memories}
-
-    def schedule(self, delay: int, callback):
-        event = [self.now + delay, next(self._seq), callback]
-        heapq.heappush(self._events, event)
-        return event
-
-    def cancel(self, event) -> None:
-        if event in self._events:
-            self._events.remove(event)
-            heapq.heapify(self._events)
-
-    def advance(self, cycles: int) -> None:
-        """Run every event due in the next ``cycles`` cycles, then stop there."""
-        target = self.now + cycles
-        while self._events and self._events[0][0] <= target:
-            deadline, _, callback = heapq.heappop(self._events)
-            self.now = deadline
-            callback()
-        self.now = target
-
-    def set_irq_pending(self, irq: int) -> None:
-        self.irqs.append(irq)
-
-    def guest_error(self, device: str, message: str) -> None:
-        self.guest_errors.append(message)
-
-    def unmodelled(self, device, address, size, value) -> None:
-        raise AssertionError(f"unmodelled access at {address:#x}")
-
-    def _locate(self, addr: int, n: int) -> tuple[bytearray, int]:
-        for base, buf in self.memory.items():
-            if base <= addr and addr + n <= base + len(buf):
-                return buf, addr - base
-        raise unicorn.UcError(unicorn.UC_ERR_READ_UNMAPPED)
-
-    def mem_read(self, addr: int, n: int) -> bytes:
-        buf, at = self._locate(addr, n)
-        return bytes(buf[at:at + n])
-
-    def mem_write(self, addr: int, data: bytes) -> None:
-        buf, at = self._locate(addr, len(data))
-        buf[at:at + len(data)] = data
+        super().__init__(MEMORIES)
 
 
 class Rig:
