@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from core_helpers import ROOT, image
 
 from emu.cli import main
 from emu.errors import ScenarioError
 from emu.scenario.runner import run_scenario
 from emu.scenario.spec import load_scenario, parse_scenario
+
+from core_helpers import ROOT, image
 
 SUITE = sorted((ROOT / "scenarios" / "qualification").glob("*.toml"))
 
