@@ -8,6 +8,7 @@ import heapq
 import itertools
 
 import pytest
+import unicorn
 
 from emu.flash import FlashArray, FlashLayout, PowerCut, cut_at, stm32f4_layout
 from emu.flash.controllers import (
@@ -34,6 +35,15 @@ class FakeMachine:
         self._seq = itertools.count()
         self.irqs: list[int] = []
         self.guest_errors: list[str] = []
+        self.ram_base = 0x2000_0000
+        self.ram = bytearray(64 * 1024)
+
+    def mem_read(self, addr: int, n: int) -> bytes:
+        """Guest RAM as unicorn reads it: an unmapped byte anywhere in the range raises."""
+        start = addr - self.ram_base
+        if start < 0 or start + n > len(self.ram):
+            raise unicorn.UcError(unicorn.UC_ERR_READ_UNMAPPED)
+        return bytes(self.ram[start:start + n])
 
     def schedule(self, delay: int, callback):
         event = [self.now + delay, next(self._seq), callback]
@@ -76,10 +86,10 @@ def test_both_models_are_registered_for_board_files():
 # ---------------------------------------------------------------------------------------------
 
 REF = {"KEY": 0x00, "CR": 0x04, "ADDR": 0x08, "LEN": 0x0C, "SR": 0x10, "GEOM": 0x14,
-       "SECTSZ": 0x18, "BUF": 0x40}
-PG, SER, START, IE, LOCK = 1 << 0, 1 << 1, 1 << 2, 1 << 8, 1 << 31
-BSY, EOP, MISALIGNED, NOTERASED, WRPROT, LOCKED, RANGE, BADCMD = (
-    1 << 0, 1 << 1, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9)
+       "SECTSZ": 0x18, "SRC": 0x1C, "BUF": 0x40}
+PG, SER, START, DMA, IE, LOCK = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 8, 1 << 31
+BSY, EOP, MISALIGNED, NOTERASED, WRPROT, LOCKED, RANGE, BADCMD, SRCERR = (
+    1 << 0, 1 << 1, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9, 1 << 10)
 FLASH_BASE = 0x0000_0000
 
 
@@ -112,6 +122,13 @@ def ref_program(ctrl, address: int, data: bytes) -> None:
     ref_write(ctrl, "ADDR", address)
     ref_write(ctrl, "LEN", len(data))
     ref_write(ctrl, "CR", PG | START | IE)
+
+
+def ref_dma_program(ctrl, address: int, source: int, length: int) -> None:
+    ref_write(ctrl, "SRC", source)
+    ref_write(ctrl, "ADDR", address)
+    ref_write(ctrl, "LEN", length)
+    ref_write(ctrl, "CR", PG | DMA | START | IE)
 
 
 def test_ref_controller_starts_locked_and_two_keys_unlock_it(ref):
@@ -238,6 +255,87 @@ def test_ref_power_cut_is_raised_from_the_completion_event(ref):
     with pytest.raises(PowerCut):
         machine.advance(1_000)
     assert array.read(0x100, 8) == b"\xff" * 8
+
+
+def test_ref_dma_program_writes_a_whole_sector_from_guest_memory(ref):
+    machine, array, ctrl = ref
+    data = bytes(i * 7 & 0xFF for i in range(4 * KIB))
+    machine.ram[0x100:0x100 + len(data)] = data
+    ref_unlock(ctrl)
+    ref_dma_program(ctrl, 2 * 4 * KIB, machine.ram_base + 0x100, len(data))
+    # The source is read when START is written: later changes to it do not matter.
+    machine.ram[0x100:0x200] = b"\x00" * 0x100
+    assert ref_read(ctrl, "SR") == BSY
+    machine.advance(1_000_000)
+    assert ref_read(ctrl, "SR") == EOP and machine.irqs == [9]
+    assert array.read(2 * 4 * KIB, 4 * KIB) == data
+    assert array.op_count == 1
+
+
+def test_ref_dma_program_follows_the_nor_rules(ref):
+    machine, array, ctrl = ref
+    machine.ram[:16] = b"\x0f" * 16
+    ref_unlock(ctrl)
+    ref_dma_program(ctrl, 0x200, machine.ram_base, 16)
+    machine.advance(1_000)
+    ref_write(ctrl, "SR", EOP)
+    ref_dma_program(ctrl, 0x200, machine.ram_base, 16)
+    assert ref_read(ctrl, "SR") == NOTERASED
+    ref_write(ctrl, "SR", NOTERASED)
+    ref_dma_program(ctrl, 0x204, machine.ram_base, 16)
+    assert ref_read(ctrl, "SR") == MISALIGNED
+    ref_write(ctrl, "SR", MISALIGNED)
+    ref_dma_program(ctrl, 15 * 4 * KIB, machine.ram_base, 16)
+    assert ref_read(ctrl, "SR") == WRPROT
+    assert array.read(0x200, 16) == b"\x0f" * 16 and array.op_count == 1
+
+
+@pytest.mark.parametrize(("address", "length"), [
+    (4 * KIB - 8, 16),       # crosses into the next sector
+    (0, 4 * KIB + 8),        # longer than a sector
+    (0x100, 0),              # nothing to program
+    (16 * 4 * KIB, 8),       # outside the array
+])
+def test_ref_dma_program_leaving_the_sector_sets_range(ref, address, length):
+    machine, array, ctrl = ref
+    ref_unlock(ctrl)
+    ref_dma_program(ctrl, address, machine.ram_base, length)
+    assert ref_read(ctrl, "SR") == RANGE and machine.irqs == [9]
+    machine.advance(10_000_000)
+    assert array.op_count == 0
+
+
+@pytest.mark.parametrize("source", [0x1000_0000, 0x2000_0000 + 64 * KIB - 8])
+def test_ref_dma_program_from_unreadable_memory_sets_srcerr(ref, source):
+    machine, array, ctrl = ref
+    ref_unlock(ctrl)
+    ref_dma_program(ctrl, 0x100, source, 16)
+    assert ref_read(ctrl, "SR") == SRCERR and machine.irqs == [9]
+    machine.advance(10_000)
+    assert array.op_count == 0 and array.read(0x100, 16) == b"\xff" * 16
+    ref_write(ctrl, "SR", SRCERR)
+    assert ref_read(ctrl, "SR") == 0
+
+
+@pytest.mark.parametrize("length", [8, 256, 4 * KIB])
+def test_ref_dma_program_is_busy_for_program_cycles_per_unit(ref, length):
+    machine, _, ctrl = ref
+    ref_unlock(ctrl)
+    ref_dma_program(ctrl, 0, machine.ram_base, length)
+    busy = 100 * length // 8  # program_cycles per unit of 8 bytes
+    machine.advance(busy - 1)
+    assert ref_read(ctrl, "SR") == BSY
+    machine.advance(1)
+    assert ref_read(ctrl, "SR") == EOP
+
+
+def test_ref_without_dma_len_beyond_the_buffer_still_sets_range(ref):
+    machine, _, ctrl = ref
+    ref_unlock(ctrl)
+    ref_write(ctrl, "ADDR", 0)
+    ref_write(ctrl, "LEN", 128)
+    ref_write(ctrl, "CR", PG | START)
+    assert ref_read(ctrl, "SR") == RANGE
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import unicorn
+
 from emu.flash.nor import (
     MISALIGNED,
     NOT_ERASED,
@@ -134,11 +136,13 @@ def _ref_registers() -> tuple[Reg, ...]:
         Field("LOCKED", 7, access=W1C, doc="START while CR is locked"),
         Field("RANGE", 8, access=W1C, doc="ADDR/LEN outside the array or buffer"),
         Field("BADCMD", 9, access=W1C, doc="START with neither or both of PG and SER"),
+        Field("SRCERR", 10, access=W1C, doc="DMA program: SRC..SRC+LEN is not readable"),
     )
     cr_fields = (
-        Field("PG", 0, doc="program LEN bytes of BUF at ADDR"),
+        Field("PG", 0, doc="program LEN bytes of BUF (or of SRC with DMA) at ADDR"),
         Field("SER", 1, doc="erase the sector holding ADDR"),
         Field("START", 2, doc="write 1 to start; reads 0"),
+        Field("DMA", 3, doc="with PG: take the data from guest memory at SRC, not BUF"),
         Field("IE", 8, doc="interrupt at the end of every operation"),
         Field("LOCK", 31, doc="1: CR is locked; write 1 to lock, KEY sequence to unlock"),
     )
@@ -151,6 +155,7 @@ def _ref_registers() -> tuple[Reg, ...]:
         Reg(0x14, "GEOM", "geometry", access=RO,
             fields=(Field("PUNIT", 0, 8, RO), Field("NSECT", 8, 16, RO))),
         Reg(0x18, "SECTSZ", "uniform sector size, 0 if not uniform", access=RO),
+        Reg(0x1C, "SRC", "DMA program: guest address of the data"),
     ]
     regs += [Reg(0x40 + 4 * i, f"BUF{i}", f"program buffer word {i}")
              for i in range(REF_BUF_WORDS)]
@@ -238,9 +243,15 @@ class RefFlashController(FlashController):
     def _start_program(self) -> None:
         length = self.regs["LEN"]
         offset = self.regs["ADDR"] - self.flash.base
-        if not 0 < length <= 4 * REF_BUF_WORDS:
-            raise FlashOpError(OUT_OF_RANGE, self.regs["ADDR"], f"LEN {length}")
-        data = self._buffer()[:length]
+        if self.get_field("CR", "DMA"):
+            data = self._dma_data(offset, length)
+            if data is None:
+                self._flag("SRCERR")
+                return
+        else:
+            if not 0 < length <= 4 * REF_BUF_WORDS:
+                raise FlashOpError(OUT_OF_RANGE, self.regs["ADDR"], f"LEN {length}")
+            data = self._buffer()[:length]
         self.flash.check_program(offset, data)
         units = length // self.flash.program_unit
         self._begin(self.program_cycles * units, lambda: self.flash.program(offset, data))
@@ -249,6 +260,23 @@ class RefFlashController(FlashController):
         sector = self.flash.sector_at(self.regs["ADDR"] - self.flash.base)
         self.flash.check_erase(sector.index)
         self._begin(self.erase_cycles, lambda: self.flash.erase_sector(sector.index))
+
+    def _dma_data(self, offset: int, length: int) -> bytes | None:
+        """The LEN bytes at SRC, read once at START; None when SRC is not readable.
+
+        The range must be 1 byte or more and stay inside the sector holding ADDR, otherwise
+        FlashOpError(OUT_OF_RANGE) is raised (RANGE).
+        """
+        sector = self.flash.sector_at(offset)
+        if not 0 < length <= sector.end - offset:
+            raise FlashOpError(OUT_OF_RANGE, self.regs["ADDR"],
+                               f"LEN {length} leaves sector {sector.index}")
+        if self.machine is None:
+            return None
+        try:
+            return self.machine.mem_read(self.regs["SRC"], length)
+        except unicorn.UcError:
+            return None
 
     def _buffer(self) -> bytes:
         return b"".join(self.regs[f"BUF{i}"].to_bytes(4, "little")

@@ -24,18 +24,18 @@
 #define FC_LEN FLASHC(0x0Cu)
 #define FC_SR FLASHC(0x10u)
 #define FC_SECTSZ FLASHC(0x18u)
-#define FC_BUF(n) FLASHC(0x40u + 4u * (n))
+#define FC_SRC FLASHC(0x1Cu)
 
 #define FC_KEY1 0x4B455931u
 #define FC_KEY2 0x4B455932u
 #define FC_CR_PG (1u << 0)
 #define FC_CR_SER (1u << 1)
 #define FC_CR_START (1u << 2)
+#define FC_CR_DMA (1u << 3)
 #define FC_CR_LOCK (1u << 31)
 #define FC_SR_BSY (1u << 0)
 #define FC_SR_EOP (1u << 1)
-#define FC_SR_ERRORS 0x3F0u /* MISALIGNED .. BADCMD */
-#define FC_BUF_BYTES 64u
+#define FC_SR_ERRORS 0x7F0u /* MISALIGNED .. SRCERR */
 
 #define FLASH_SIZE 0x00400000u
 #define SECTOR_SIZE 0x1000u
@@ -104,36 +104,31 @@ pal_port_status_t pal_port_erase(uint32_t start)
     return st;
 }
 
-/* Loads up to 64 bytes into BUF, as little-endian words. */
-static void load_buffer(const uint8_t *data, uint32_t len)
-{
-    uint32_t i;
-
-    for (i = 0; i < len; i += 4u) {
-        uint32_t w = 0xffffffffu;
-        uint32_t k;
-
-        for (k = 0; k < 4u && i + k < len; k++) {
-            w &= ~(0xffu << (8u * k));
-            w |= (uint32_t)data[i + k] << (8u * k);
-        }
-        FC_BUF(i / 4u) = w;
-    }
-}
-
+/*
+ * Programs with the controller's DMA mode: it reads the bytes straight from
+ * data, so one command writes a whole run up to the end of its sector.
+ * The common code already keeps a call inside one sector and stages
+ * partial units; the loop only guards against a caller that does not.
+ */
 pal_port_status_t pal_port_program(uint32_t addr, const uint8_t *data,
                                    uint32_t len)
 {
     pal_port_status_t st = 0u;
 
+    /*
+     * The controller reads data behind the compiler's back: finish every
+     * store to it before the first command starts.
+     */
+    __asm__ volatile("dsb" ::: "memory");
     unlock();
     while (len > 0u && st == 0u) {
-        uint32_t n = len < FC_BUF_BYTES ? len : FC_BUF_BYTES;
+        uint32_t room = SECTOR_SIZE - (addr % SECTOR_SIZE);
+        uint32_t n = len < room ? len : room;
 
-        load_buffer(data, n);
+        FC_SRC = (uint32_t)(uintptr_t)data;
         FC_ADDR = addr;
         FC_LEN = n;
-        st = run(FC_CR_PG);
+        st = run(FC_CR_PG | FC_CR_DMA);
         addr += n;
         data += n;
         len -= n;
