@@ -83,6 +83,26 @@ static inline unsigned block_count(cm_core *c, uint32_t addr, uint32_t size)
     return count_block(c, b, addr, size);
 }
 
+/* Forget the counts of blocks that start inside [addr, addr + size). */
+void cm_invalidate_range(cm_core *c, uint32_t addr, uint32_t size)
+{
+    if (size >= 2u * CM_COUNT_CACHE) {
+        cm_invalidate_counts(c);
+        return;
+    }
+    for (uint32_t a = addr & ~1u; a < addr + size; a += 2) {
+        cm_block *b = &c->blocks[(a >> 1) & (CM_COUNT_CACHE - 1)];
+        if (b->addr == a)
+            b->addr = 1;
+    }
+    /* A block that starts before addr may reach into the range. */
+    for (uint32_t back = 2; back <= 4096 && back <= addr; back += 2) {
+        cm_block *b = &c->blocks[((addr - back) >> 1) & (CM_COUNT_CACHE - 1)];
+        if (b->addr == addr - back && b->addr + b->size > addr)
+            b->addr = 1;
+    }
+}
+
 void cm_invalidate_counts(cm_core *c)
 {
     for (int i = 0; i < CM_COUNT_CACHE; i++)
@@ -469,6 +489,18 @@ void cm_set_policy(cm_core *c, int report_faults, int strict)
 {
     c->report_faults = report_faults;
     c->strict = strict;
+}
+
+/* Where emu_start should resume: PC with the Thumb bit of EPSR. */
+uint32_t cm_resume_address(cm_core *c)
+{
+    uint32_t pc = rd(c, UC_ARM_REG_PC), xpsr = rd(c, UC_ARM_REG_XPSR);
+    return pc | ((xpsr >> 24) & 1u);
+}
+
+int cm_queued_accesses(cm_core *c)
+{
+    return c->queue_len + c->queue_lost;
 }
 
 int cm_take_stop_reason(cm_core *c)

@@ -187,6 +187,7 @@ typedef struct cm_core {
 void cm_init_tables(void);
 void cm_fault(cm_core *c, int kind, uint32_t addr);
 void cm_invalidate_counts(cm_core *c);
+void cm_invalidate_range(cm_core *c, uint32_t addr, uint32_t size);
 int cm_sleep(cm_core *c, int is_wfe);
 int cm_exec_priority(cm_core *c);
 int cm_pending_best(cm_core *c, int *prio_out);

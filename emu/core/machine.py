@@ -325,8 +325,9 @@ class Machine:
 
     def code_changed(self, addr: int, size: int) -> None:
         """Drop translated code and instruction counts for a range whose bytes changed."""
-        self.uc.ctl_remove_cache(addr, addr + max(1, size))
-        self._lib.cm_invalidate_counts(self.cm)
+        end = min(addr + max(1, size), 1 << 32)
+        self.uc.ctl_remove_cache(addr, end)
+        self._lib.cm_invalidate_range(self.cm, addr, end - addr)
 
     def add_store_handler(self, base: int, end: int, fn: Callable[[int, int, int], None]):
         """Route guest stores into a read-only range (flash) to a controller model."""
@@ -503,13 +504,13 @@ class Machine:
 
     def _step(self) -> RunResult | None:
         """One emu_start call and the handling of why it returned."""
-        xpsr = self.uc.reg_read(arm.UC_ARM_REG_XPSR)
-        begin = self._pc() | ((xpsr >> 24) & 1)
+        begin = self._lib.cm_resume_address(self.cm)
         try:
             self.uc.emu_start(begin, 0xFFFFFFFF)
         except unicorn.UcError as exc:
             self._memory_error(exc)
-        self._drain_accesses()
+        if self._lib.cm_queued_accesses(self.cm):
+            self._drain_accesses()
         reason = self._lib.cm_take_stop_reason(self.cm)
         if reason in (native.STOP_NONE, native.STOP_SLEEP) and self._stop_request is None:
             return self._sleep(is_wfe=reason == native.STOP_SLEEP)

@@ -52,6 +52,7 @@ class Job:
     filepath: str = "/firmware/ota_app.bin"
     protocols: list[str] = field(default_factory=lambda: ["MQTT"])
     size: int = 0
+    pad_to: int = 0
     faults: Faults = field(default_factory=Faults)
 
 
@@ -169,6 +170,7 @@ def _job(r: _Reader) -> Job:
         filepath=r.get("filepath", str, "/firmware/ota_app.bin"),
         protocols=r.strings("protocols", ["MQTT"]),
         size=r.get("size", int, 0),
+        pad_to=r.get("pad_to", int, 0),
         faults=_faults(r.table("faults")),
     )
     r.done()
