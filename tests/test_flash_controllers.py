@@ -4,12 +4,10 @@ The machine is a small fake with a virtual clock (1 MHz, so a cycle is a microse
 interrupt lines and the guest-error log: enough for device models, nothing of the CPU.
 """
 
-import heapq
-import itertools
 
 import pytest
-import unicorn
 
+from emu.board import Memory
 from emu.flash import FlashArray, FlashLayout, PowerCut, cut_at, stm32f4_layout
 from emu.flash.controllers import (
     F4_KEY1,
@@ -23,57 +21,22 @@ from emu.flash.controllers import (
 )
 from emu.periph.base import PERIPHERAL_TYPES
 
+import fake_machine
+
 KIB = 1024
 
 
-class FakeMachine:
-    hz = 1_000_000
+class FakeMachine(fake_machine.FakeMachine):
+    """64 KiB of guest RAM at 0x2000_0000, the source of DMA programs."""
+
+    ram_base = 0x2000_0000
 
     def __init__(self) -> None:
-        self.now = 0
-        self._events: list = []
-        self._seq = itertools.count()
-        self.irqs: list[int] = []
-        self.guest_errors: list[str] = []
-        self.ram_base = 0x2000_0000
-        self.ram = bytearray(64 * 1024)
-
-    def mem_read(self, addr: int, n: int) -> bytes:
-        """Guest RAM as unicorn reads it: an unmapped byte anywhere in the range raises."""
-        start = addr - self.ram_base
-        if start < 0 or start + n > len(self.ram):
-            raise unicorn.UcError(unicorn.UC_ERR_READ_UNMAPPED)
-        return bytes(self.ram[start:start + n])
-
-    def schedule(self, delay: int, callback):
-        event = [self.now + delay, next(self._seq), callback]
-        heapq.heappush(self._events, event)
-        return event
-
-    def cancel(self, event) -> None:
-        self._events.remove(event)
-        heapq.heapify(self._events)
-
-    def advance(self, cycles: int) -> None:
-        """Run every event due in the next ``cycles`` cycles, then stop there."""
-        target = self.now + cycles
-        while self._events and self._events[0][0] <= target:
-            deadline, _, callback = heapq.heappop(self._events)
-            self.now = deadline
-            callback()
-        self.now = target
-
-    def set_irq_pending(self, irq: int) -> None:
-        self.irqs.append(irq)
+        super().__init__([Memory("sram", "ram", self.ram_base, 64 * KIB)])
+        self.ram = self.memory[self.ram_base]
 
     def clear_irq_pending(self, irq: int) -> None:
         pass
-
-    def guest_error(self, device: str, message: str) -> None:
-        self.guest_errors.append(message)
-
-    def unmodelled(self, device, address, size, value) -> None:
-        raise AssertionError(f"unmodelled access at {address:#x}")
 
 
 def test_both_models_are_registered_for_board_files():
