@@ -1,6 +1,7 @@
 """NVIC, SCB and SysTick driven through their registers, on a bare machine."""
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,12 @@ def test_unmodelled_system_register_is_logged_once(machine, caplog):
         machine._drain_accesses()
     lines = [r for r in caplog.records if "0xe000ed80" in r.getMessage()]
     assert len(lines) == 1
+
+
+def test_annotated_example_board_loads_with_every_key():
+    board = load_board(Path(__file__).resolve().parent.parent / "emu" / "boards"
+                       / "annotated-example.toml")
+    m = Machine(board)
+    assert sorted(m.peripherals) == ["crypto", "flashc", "net", "sysctl", "uart0", "watchdog"]
+    assert m.flash["flash"].program_unit == 4
+    m.close()
