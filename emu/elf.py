@@ -9,7 +9,6 @@ them.
 """
 
 import io
-import posixpath
 import struct
 import zlib
 from bisect import bisect_right
@@ -25,7 +24,12 @@ from elftools.dwarf.callframe import FDE
 from elftools.dwarf.dwarfinfo import DWARFInfo
 from elftools.elf.elffile import ELFFile
 
+from emu.dwarf import FrameIndex, FrameRow, LineTable, line_rows
+from emu.elf_attributes import CpuHints, read_cpu_hints
 from emu.errors import ElfError
+
+__all__ = ["CpuHints", "Firmware", "FrameRow", "Segment", "Symbol", "check_fits",
+           "load_elf", "vector_table"]
 
 # ELF header fields (System V ABI, "ELF Header"; AAELF section 5.2).
 ELF_MAGIC = b"\x7fELF"
@@ -89,36 +93,6 @@ class Symbol(NamedTuple):
     binding: str  # "global", "weak" or "local"
 
 
-class CpuHints(NamedTuple):
-    """What the build attributes say about the target (Arm ABI addenda, build attributes).
-
-    Every field is None when the file has no `.ARM.attributes` section or lacks the tag.
-    """
-
-    name: str | None = None  # Tag_CPU_name, such as "7E-M" or "cortex-m4"
-    arch: str | None = None  # Tag_CPU_arch, such as "v7-M"
-    fp_arch: str | None = None  # Tag_FP_arch, such as "VFPv4-D16"
-    vfp_args: bool = False  # Tag_ABI_VFP_args: arguments passed in FP registers
-
-    @property
-    def has_fpu(self) -> bool:
-        """Tell whether the code was built to use a floating-point unit."""
-        return self.fp_arch is not None
-
-
-class FrameRow(NamedTuple):
-    """The call-frame rules in force at one address (DWARF 5, section 6.4.1).
-
-    `cfa` is (register, offset), or None when the CFA is a DWARF expression. `rules` maps a
-    register number to (rule type, argument) with the types of pyelftools' RegisterRule
-    ("OFFSET", "VAL_OFFSET", "REGISTER", "SAME_VALUE", "UNDEFINED", ...).
-    """
-
-    cfa: tuple[int, int] | None
-    rules: dict[int, tuple[str, int | None]]
-    return_register: int
-
-
 @dataclass(eq=False)
 class Firmware:
     """A loaded firmware ELF; build it with `load_elf`."""
@@ -132,8 +106,8 @@ class Firmware:
     _functions: "_RangeIndex" = field(repr=False)
     _objects: "_RangeIndex" = field(repr=False)
     _mapping: "_MappingIndex" = field(repr=False)
-    _lines: "_LineTable | None" = field(default=None, repr=False)
-    _frames: "_FrameIndex | None" = field(default=None, repr=False)
+    _lines: "LineTable | None" = field(default=None, repr=False)
+    _frames: "FrameIndex | None" = field(default=None, repr=False)
     _dwarf: DWARFInfo | None = field(default=None, repr=False)
 
     @property
@@ -204,20 +178,20 @@ class Firmware:
             self._dwarf = self.elf.get_dwarf_info(follow_links=False)
         return self._dwarf
 
-    def _read_lines(self) -> "_LineTable":
+    def _read_lines(self) -> "LineTable":
         """Build the line table of every compilation unit (empty without DWARF)."""
         dwarf = self._dwarf_info()
         if dwarf is None or not self.elf.has_dwarf_info(strict=True):
-            return _LineTable([])
+            return LineTable([])
         starts = {f.address for f in self.symbols if f.kind == "function"}
-        return _LineTable(_line_rows(dwarf, keep_zero=0 in starts))
+        return LineTable(line_rows(dwarf, keep_zero=0 in starts))
 
-    def _read_frames(self) -> "_FrameIndex":
+    def _read_frames(self) -> "FrameIndex":
         """Index the FDEs of `.debug_frame` by the address ranges they cover."""
         dwarf = self._dwarf_info()
         if dwarf is None or not dwarf.has_CFI():
-            return _FrameIndex([])
-        return _FrameIndex([e for e in dwarf.CFI_entries() if isinstance(e, FDE)])
+            return FrameIndex([])
+        return FrameIndex([e for e in dwarf.CFI_entries() if isinstance(e, FDE)])
 
 
 _BINDING_RANK = {"global": 0, "weak": 1, "local": 2}
@@ -254,7 +228,7 @@ def load_elf(path: str | Path) -> Firmware:
         entries = _symbol_entries(elf)
     symbols = _symbols_of(entries)
     with _parsing(path, "build attributes"):
-        cpu = _read_cpu_hints(elf)
+        cpu = read_cpu_hints(elf)
 
     functions = [s for s in symbols if s.kind == "function"]
     return Firmware(
@@ -448,230 +422,6 @@ def _next_start(starts: list[int], addr: int, segments: list[Segment]) -> int:
         return starts[index]
     holders = [s.end for s in segments if s.load_addr <= addr < s.end]
     return holders[0] if holders else addr + 1
-
-
-def _read_cpu_hints(elf: ELFFile) -> CpuHints:
-    """The CPU hints from the "aeabi" file attributes of `.ARM.attributes`."""
-    section = elf.get_section_by_name(".ARM.attributes")
-    if section is None or section["sh_type"] == "SHT_NOBITS":
-        return CpuHints()
-    tags = read_aeabi_attributes(section.data())
-    return CpuHints(
-        name=tags.get(TAG_CPU_NAME),
-        arch=CPU_ARCH_NAMES.get(tags.get(TAG_CPU_ARCH)),
-        fp_arch=FP_ARCH_NAMES.get(tags.get(TAG_FP_ARCH)),
-        vfp_args=tags.get(TAG_ABI_VFP_ARGS) == 1,
-    )
-
-
-# Build attribute tags and values (Arm ABI "Addenda to, and Errata in, the ABI for the Arm
-# Architecture", section 2.5). The names follow what arm-none-eabi-readelf -A prints.
-TAG_FILE = 1
-TAG_CPU_RAW_NAME, TAG_CPU_NAME, TAG_CPU_ARCH = 4, 5, 6
-TAG_FP_ARCH = 10
-TAG_ABI_VFP_ARGS = 28
-TAG_COMPATIBILITY = 32
-STRING_TAGS = {TAG_CPU_RAW_NAME, TAG_CPU_NAME, 65, 67}
-CPU_ARCH_NAMES = {
-    10: "v7", 11: "v6-M", 12: "v6S-M", 13: "v7E-M", 16: "v8-M.baseline",
-    17: "v8-M.mainline", 21: "v8.1-M.mainline",
-}
-FP_ARCH_NAMES = {
-    1: "VFPv1", 2: "VFPv2", 3: "VFPv3", 4: "VFPv3-D16", 5: "VFPv4", 6: "VFPv4-D16",
-    7: "FP-ARMv8", 8: "FPv5/FP-D16 for ARMv8",
-}
-
-
-def read_aeabi_attributes(data: bytes) -> dict[int, int | str]:
-    """Decode the file-scope attributes of the "aeabi" subsection of `.ARM.attributes`.
-
-    Layout (build attributes addenda, 2.2): the format byte 'A', then subsections of
-    <u32 length><vendor NUL-terminated><sub-subsections>; a sub-subsection is <uleb tag>
-    <u32 length><attributes>. Tags 4, 5, 65, 67 and odd tags above 32 hold a NUL-terminated
-    string, tag 32 a ULEB128 then a string, the others a ULEB128. Bounds are checked at every
-    step; damage raises ValueError.
-    """
-    if data[:1] != b"A":
-        raise ValueError("unknown attributes format")
-    pos = 1
-    while pos + 4 <= len(data):
-        length = struct.unpack_from("<I", data, pos)[0]
-        if length < 5 or pos + length > len(data):
-            raise ValueError("attribute subsection length out of range")
-        vendor_end = data.index(b"\0", pos + 4, pos + length)
-        if data[pos + 4:vendor_end] == b"aeabi":
-            return _file_attributes(data[vendor_end + 1:pos + length])
-        pos += length
-    return {}
-
-
-def _file_attributes(data: bytes) -> dict[int, int | str]:
-    """The attributes of the first file-scope sub-subsection of an "aeabi" subsection."""
-    pos = 0
-    while pos < len(data):
-        tag, body = _uleb128(data, pos)
-        length = struct.unpack_from("<I", data, body)[0]
-        if length < 5 or pos + length > len(data):
-            raise ValueError("attribute sub-subsection length out of range")
-        if tag == TAG_FILE:
-            return _attribute_list(data[body + 4:pos + length])
-        pos += length
-    return {}
-
-
-def _attribute_list(data: bytes) -> dict[int, int | str]:
-    """Decode a run of (tag, value) attributes."""
-    found: dict[int, int | str] = {}
-    pos = 0
-    while pos < len(data):
-        tag, pos = _uleb128(data, pos)
-        if tag == TAG_COMPATIBILITY:
-            found[tag], pos = _uleb128(data, pos)
-            _, pos = _string(data, pos)
-        elif tag in STRING_TAGS or (tag > 32 and tag % 2 == 1):
-            found[tag], pos = _string(data, pos)
-        else:
-            found[tag], pos = _uleb128(data, pos)
-    return found
-
-
-def _uleb128(data: bytes, pos: int) -> tuple[int, int]:
-    """Decode an unsigned LEB128 at `pos`; return (value, position after it)."""
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
-def _string(data: bytes, pos: int) -> tuple[str, int]:
-    """Decode a NUL-terminated string at `pos`; return (text, position after the NUL)."""
-    end = data.index(b"\0", pos)
-    return data[pos:end].decode("utf-8", errors="replace"), end + 1
-
-
-class _LineTable:
-    """Every row of every line-number sequence, sorted by address for bisection.
-
-    A row (address, file, line) holds from its address to the next row; a row with file None
-    marks the end of a sequence. At one address, end markers sort before rows and rows keep
-    program order, so a lookup finds the last row written for that address.
-    """
-
-    def __init__(self, rows: list[tuple[int, int, int, str | None, int]]) -> None:
-        rows.sort(key=lambda row: row[:3])
-        self._addresses = [row[0] for row in rows]
-        self._rows = [(row[3], row[4]) for row in rows]
-
-    def find(self, addr: int) -> tuple[str, int] | None:
-        """(file, line) of the row in force at `addr`, or None outside every sequence."""
-        index = bisect_right(self._addresses, addr) - 1
-        if index < 0 or self._rows[index][0] is None:
-            return None
-        return self._rows[index]
-
-
-def _line_rows(dwarf: DWARFInfo, keep_zero: bool) -> list[tuple[int, int, int, str | None, int]]:
-    """Rows (address, kind, order, file, line) of all line programs; kind 0 ends a sequence.
-
-    A sequence starting at address 0 is dropped unless a function starts there: a linker
-    that garbage-collects a function (--gc-sections) leaves its sequence relocated to 0,
-    where a Cortex-M image holds its vector table.
-    """
-    rows: list[tuple[int, int, int, str | None, int]] = []
-    order = 0
-    for unit in dwarf.iter_CUs():
-        program = dwarf.line_program_for_CU(unit)
-        if program is None:
-            continue
-        files = _file_names(program, _comp_dir(unit))
-        sequence: list[tuple[int, int, int, str | None, int]] = []
-        for entry in program.get_entries():
-            state = entry.state
-            if state is None:
-                continue
-            order += 1
-            if state.end_sequence:
-                sequence.append((state.address, 0, order, None, 0))
-                if sequence[0][0] != 0 or keep_zero:
-                    rows.extend(sequence)
-                sequence = []
-            else:
-                sequence.append((state.address, 1, order, files.get(state.file, "??"), state.line))
-    return rows
-
-
-def _comp_dir(unit) -> str:
-    """The compilation directory of a unit (DW_AT_comp_dir), or "" when absent."""
-    attribute = unit.get_top_DIE().attributes.get("DW_AT_comp_dir")
-    return _text(attribute.value) if attribute is not None else ""
-
-
-def _file_names(program, comp_dir: str) -> dict[int, str]:
-    """Map line-program file numbers to paths, as addr2line shows them.
-
-    DWARF 5 (6.2.4) numbers files and directories from 0, directory 0 being the compilation
-    directory; earlier versions number files from 1 and use directory 0 for the compilation
-    directory. Relative directories are joined to the compilation directory.
-    """
-    version = program["version"]
-    directories = [_text(d) for d in program["include_directory"] or []]
-    if version < 5:
-        directories = [comp_dir, *directories]
-    first = 0 if version >= 5 else 1
-    names = {}
-    for number, entry in enumerate(program["file_entry"] or [], start=first):
-        index = entry["dir_index"]
-        known = isinstance(index, int) and 0 <= index < len(directories)
-        directory = directories[index] if known else ""
-        directory = posixpath.join(comp_dir, directory)
-        names[number] = posixpath.join(directory, _text(entry["name"]))
-    return names
-
-
-def _text(value) -> str:
-    """A DWARF string attribute as text (pyelftools returns bytes)."""
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
-
-
-class _FrameIndex:
-    """The FDEs of `.debug_frame` sorted by start address, with their decoded tables."""
-
-    def __init__(self, fdes: list[FDE]) -> None:
-        ranges = []
-        for fde in fdes:
-            start = fde["initial_location"]
-            ranges.append((start, start + fde["address_range"], fde))
-        ranges.sort(key=lambda r: r[0])
-        self._starts = [r[0] for r in ranges]
-        self._ranges = ranges
-
-    def find(self, addr: int) -> FrameRow | None:
-        """The rules of the last table row at or before `addr` in the FDE covering it."""
-        index = bisect_right(self._starts, addr) - 1
-        if index < 0 or addr >= self._ranges[index][1]:
-            return None
-        fde = self._ranges[index][2]
-        table = fde.get_decoded().table
-        rows = [row for row in table if row["pc"] <= addr]
-        if not rows:
-            return None
-        return _frame_row(rows[-1], fde.cie["return_address_register"])
-
-
-def _frame_row(row: dict, return_register: int) -> FrameRow:
-    """Copy one decoded CFI row into a FrameRow."""
-    rule = row["cfa"]
-    cfa = None if rule.expr is not None else (rule.reg, rule.offset)
-    rules = {
-        reg: (value.type, value.arg if isinstance(value.arg, int) else None)
-        for reg, value in row.items()
-        if isinstance(reg, int)
-    }
-    return FrameRow(cfa, rules, return_register)
 
 
 def check_fits(firmware: Firmware, regions: list[tuple[str, int, int]]) -> None:
