@@ -18,7 +18,7 @@ import unicorn
 
 from emu.errors import EmuError
 
-_SOURCES = ("cmcore.c", "exceptions.c", "scs.c", "cmcore.h")
+_SOURCES = ("cmcore.c", "exceptions.c", "scs.c", "systick.c", "cmcore.h", "scs.h")
 _HERE = Path(__file__).resolve().parent
 
 # Stop reasons, fault kinds and exception numbers shared with cmcore.h.
