@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import heapq
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,24 +81,33 @@ class RunResult:
         return self.status in ("until",) or (self.status == "exit" and self.exit_code == 0)
 
 
-# Thumb encodings the native core hooks: WFI (BF30 or F3AF 8003) and the 32-bit SDIV/UDIV
-# (FB9n/FBBn F0Fm), little-endian, at any halfword offset.
-_WFI = re.compile(rb"\x30\xbf|\xaf\xf3\x03\x80")
-_DIVIDE = re.compile(rb"[\x90-\x9f\xb0-\xbf]\xfb[\xf0-\xff][\xf0-\xff]")
+# Thumb encodings the native core hooks, little-endian: WFI (BF30 or F3AF 8003) and the 32-bit
+# SDIV/UDIV (FB9n/FBBn F0Fm). bytes.find keeps the scan of a mostly erased 4 MiB flash cheap.
+_WFI_CODES = (b"\x30\xbf", b"\xaf\xf3\x03\x80")
 
 
-def _sites(pattern: re.Pattern, code: bytes, base: int) -> list[int]:
-    return [base + m.start() for m in pattern.finditer(code) if m.start() % 2 == 0]
+def _find_all(code: bytes, needle: bytes):
+    at = code.find(needle)
+    while at >= 0:
+        yield at
+        at = code.find(needle, at + 1)
 
 
 def find_wfis(code: bytes, base: int) -> list[int]:
     """Addresses of WFI instructions (data that looks like one only costs an unused hook)."""
-    return _sites(_WFI, code, base)
+    return sorted(base + i for needle in _WFI_CODES for i in _find_all(code, needle)
+                  if i % 2 == 0)
 
 
 def find_divides(code: bytes, base: int) -> list[int]:
-    """Addresses of 32-bit SDIV/UDIV encodings."""
-    return _sites(_DIVIDE, code, base)
+    """Addresses of 32-bit SDIV/UDIV encodings, at halfword steps."""
+    out = []
+    for i in _find_all(code, b"\xfb"):
+        start = i - 1
+        if (start >= 0 and start % 2 == 0 and code[start] & 0xD0 == 0x90
+                and i + 2 < len(code) and code[i + 1] >= 0xF0 and code[i + 2] >= 0xF0):
+            out.append(base + start)
+    return out
 
 
 class Machine:
