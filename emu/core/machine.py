@@ -376,7 +376,9 @@ class Machine:
         for seg in firmware.segments:
             self.mem_write(seg.load_addr, seg.data)
         self.firmware = firmware
-        self._hook_divides(firmware)
+        for seg in firmware.segments:
+            if seg.flags & 1:  # PF_X: only executable segments hold code
+                self.hook_code(seg.data, seg.load_addr)
         flash_like = [s.load_addr for s in firmware.segments
                       if any(m.base <= s.load_addr < m.end and m.kind != "ram"
                              for m in self.board.memories)]
@@ -411,11 +413,6 @@ class Machine:
             if ("wfi", addr) not in self._code_sites:
                 self._code_sites.add(("wfi", addr))
                 self._lib.cm_add_wfi_site(self.cm, addr)
-
-    def _hook_divides(self, firmware: Any) -> None:
-        for seg in firmware.segments:
-            if seg.flags & 1:  # PF_X: only executable segments hold code
-                self.hook_code(seg.data, seg.load_addr)
 
     def reset(self, reason: str = "power-on") -> None:
         """A system reset: devices to their reset values, the core through its reset vector.
@@ -544,6 +541,7 @@ class Machine:
         return None
 
     def _sleep(self, is_wfe: bool) -> RunResult | None:
+        """WFE, or a WFI the native hook did not catch (code placed in RAM at run time)."""
         if not is_wfe and not self._after_wfi():
             return None
         state = self._lib.cm_sleep(self.cm, int(is_wfe))
