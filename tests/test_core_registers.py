@@ -145,3 +145,26 @@ def test_annotated_example_board_loads_with_every_key():
     assert sorted(m.peripherals) == ["crypto", "flashc", "net", "sysctl", "uart0", "watchdog"]
     assert m.flash["flash"].program_unit == 4
     m.close()
+
+
+def test_dwt_cyccnt_counts_virtual_cycles_once_enabled(machine):
+    demcr, dwt_ctrl, cyccnt = 0xE000EDFC, 0xE0001000, 0xE0001004
+    machine._lib.cm_advance(machine.cm, 500)
+    assert machine.scs_read(cyccnt) == 0  # TRCENA and CYCCNTENA are off out of reset
+    machine.scs_write(demcr, 1 << 24)
+    machine.scs_write(dwt_ctrl, machine.scs_read(dwt_ctrl) | 1)
+    machine._lib.cm_advance(machine.cm, 1234)
+    assert machine.scs_read(cyccnt) == 1234
+    machine.scs_write(cyccnt, 10)
+    machine._lib.cm_advance(machine.cm, 5)
+    assert machine.scs_read(cyccnt) == 15
+
+
+def test_fp_context_registers_exist_only_with_an_fpu(machine):
+    fpccr = machine.scs_read(0xE000EF34)
+    if machine.board.has_fpu:
+        assert fpccr == 0xC0000000  # ASPEN and LSPEN set out of reset
+        machine.scs_write(0xE000ED88, 0xF << 20)
+        assert machine.scs_read(0xE000ED88) == 0xF << 20  # CP10/CP11 full access
+    else:
+        assert fpccr == 0 and machine.scs_read(0xE000ED88) == 0
