@@ -57,7 +57,7 @@ OTA_PAL_INC ?= -I../pal_stubs -I../pal_stubs/common
 OTA_PAL_DEFS ?= -DPAL_REF_CRYPTO_BASE=0x40040000u
 
 OTA_AGENT_SRCS := $(wildcard ota/*.c)
-OTA_BOARD_SRCS := board/startup.c board/console.c board/semihost.c
+OTA_BOARD_SRCS := board/startup.c board/crt.c board/console.c board/semihost.c
 # The main Makefile's kernel list when it includes us; every kernel source
 # otherwise.
 OTA_KERNEL_SRCS := $(or $(KERNEL_SRCS),$(wildcard kernel/*.c) \

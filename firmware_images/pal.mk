@@ -44,9 +44,9 @@ PAL_SRCS_stm32f4 := $(if $(PAL),$(PAL), \
 	$(PAL_COMMON) ../pal_stubs/stm32f4/ota_pal_stm32f4.c)
 
 SUITE_SRCS := pal_tests/runner.c pal_tests/cases.c drivers/crypto.c
-BOARD_SRCS_ref := pal_tests/ref/board.c board/startup.c board/console.c \
+BOARD_SRCS_ref := pal_tests/ref/board.c board/startup.c board/crt.c board/console.c \
 	board/semihost.c
-BOARD_SRCS_stm32f4 := pal_tests/stm32f4/board.c pal_tests/stm32f4/startup.c \
+BOARD_SRCS_stm32f4 := pal_tests/stm32f4/board.c pal_tests/stm32f4/startup.c board/crt.c \
 	board/semihost.c
 
 # The suite runs from the primary slot, after the 0x200-byte image header.

@@ -69,3 +69,27 @@ class FakeMachine:
     def mem_write(self, addr: int, data: bytes) -> None:
         buf, at = self._locate(addr, len(data), unicorn.UC_ERR_WRITE_UNMAPPED)
         buf[at:at + len(data)] = data
+
+
+class DeviceRig:
+    """One device model on a fake machine, with shorthands for its registers (by mnemonic)
+    and a bump allocator for the guest-RAM buffers a DMA-like model reads."""
+
+    def __init__(self, machine: FakeMachine, dev, ram_base: int) -> None:
+        self.machine = machine
+        self.dev = dev
+        self._offsets = {r.mnemonic: r.offset for r in dev.REGISTERS}
+        self._next = ram_base
+
+    def rd(self, mnemonic: str) -> int:
+        return self.dev.read(self._offsets[mnemonic], 4)
+
+    def wr(self, mnemonic: str, value: int) -> None:
+        self.dev.write(self._offsets[mnemonic], 4, value)
+
+    def put(self, data: bytes) -> int:
+        """Place bytes in guest RAM (word-aligned) and return their address."""
+        addr = self._next
+        self.machine.mem_write(addr, data)
+        self._next += (len(data) + 3) & ~3 or 4
+        return addr

@@ -44,25 +44,13 @@ class FakeMachine(fake_machine.FakeMachine):
                          board_path)
 
 
-class Rig:
+class Rig(fake_machine.DeviceRig):
     """The engine on a fake machine, with register shorthands."""
 
     def __init__(self, machine: FakeMachine | None = None, **params) -> None:
-        self.machine = machine or FakeMachine()
-        self.dev = CryptoEngine(self.machine, "ce0", 0x4000_9000, irq=11, **params)
-        self._next = RAM
-
-    def rd(self, mnemonic: str) -> int:
-        return self.dev.read(OFF[mnemonic], 4)
-
-    def wr(self, mnemonic: str, value: int) -> None:
-        self.dev.write(OFF[mnemonic], 4, value)
-
-    def put(self, data: bytes) -> int:
-        addr = self._next
-        self.machine.mem_write(addr, data)
-        self._next += (len(data) + 3) & ~3 or 4
-        return addr
+        machine = machine or FakeMachine()
+        super().__init__(machine, CryptoEngine(machine, "ce0", 0x4000_9000, irq=11, **params),
+                         RAM)
 
     def command(self, op: int, settle: bool = True) -> int:
         self.wr("CMD", op)

@@ -38,29 +38,15 @@ class FakeMachine(fake_machine.FakeMachine):
         super().__init__(MEMORIES)
 
 
-class Rig:
+class Rig(fake_machine.DeviceRig):
     """The module on a fake machine, a bus and a link, with register shorthands."""
 
     def __init__(self, **params) -> None:
-        self.machine = FakeMachine()
-        self.dev = NetLink(self.machine, "net0", 0x4000_8000, irq=7, **params)
+        machine = FakeMachine()
+        super().__init__(machine, NetLink(machine, "net0", 0x4000_8000, irq=7, **params), RAM)
         self.bus = MessageBus()
         self.link = BusLink(self.bus, "device")
         self.dev.attach(self.link)
-        self._next = RAM
-
-    def rd(self, mnemonic: str) -> int:
-        return self.dev.read(OFF[mnemonic], 4)
-
-    def wr(self, mnemonic: str, value: int) -> None:
-        self.dev.write(OFF[mnemonic], 4, value)
-
-    def put(self, data: bytes) -> int:
-        """Place bytes in guest RAM and return their address."""
-        addr = self._next
-        self.machine.mem_write(addr, data)
-        self._next += (len(data) + 3) & ~3 or 4
-        return addr
 
     def buffer(self, which: str, data: bytes) -> None:
         self.wr(f"{which}_ADDR", self.put(data))

@@ -10,10 +10,10 @@
  * value main() returns becomes the semihosting exit code.
  */
 #include <stdint.h>
-#include <string.h>
 
 #include "console.h"
 #include "mps2.h"
+#include "crt.h"
 #include "semihost.h"
 
 int main(void);
@@ -24,11 +24,6 @@ void exception_report(const uint32_t *frame, uint32_t exc_return);
 /* Symbols from mps2.ld. */
 extern uint32_t __stack_top[];
 extern uint32_t __ram_origin[];
-extern uint32_t __data_start[];
-extern uint32_t __data_end[];
-extern uint32_t __data_load[];
-extern uint32_t __bss_start[];
-extern uint32_t __bss_end[];
 
 #define DEFAULT_TO(name) \
     void name(void) __attribute__((weak, alias("Default_Handler")))
@@ -113,21 +108,7 @@ const struct vector_table vector_table = {
 
 void Reset_Handler(void)
 {
-    /* A bootloader may have started us from a slot: use our own table. */
-    SCB_VTOR = (uint32_t)(uintptr_t)&vector_table;
-
-#ifdef __ARM_FP
-    /* Compiled code may use FP registers before the kernel starts. */
-    SCB_CPACR |= CPACR_FPU_FULL;
-    cm_dsb();
-    cm_isb();
-#endif
-
-    memcpy(__data_start, __data_load,
-           (size_t)((uintptr_t)__data_end - (uintptr_t)__data_start));
-    memset(__bss_start, 0,
-           (size_t)((uintptr_t)__bss_end - (uintptr_t)__bss_start));
-
+    crt_init(&vector_table);
     console_init();
     semihost_exit(main());
 }

@@ -10,8 +10,8 @@
  * starts the console and calls main().
  */
 #include <stdint.h>
-#include <string.h>
 
+#include "crt.h"
 #include "semihost.h"
 #include "stm32f4.h"
 
@@ -24,11 +24,6 @@ void console_text(const char *s);
 
 /* Symbols of stm32f4.ld. */
 extern uint32_t __stack_top[];
-extern uint32_t __data_start[];
-extern uint32_t __data_end[];
-extern uint32_t __data_load[];
-extern uint32_t __bss_start[];
-extern uint32_t __bss_end[];
 
 typedef void (*handler_t)(void);
 
@@ -59,19 +54,7 @@ const struct vector_table vector_table = {
 
 void Reset_Handler(void)
 {
-    SCB_VTOR = (uint32_t)(uintptr_t)&vector_table;
-
-#ifdef __ARM_FP
-    SCB_CPACR |= CPACR_FPU_FULL;
-    cm_dsb();
-    cm_isb();
-#endif
-
-    memcpy(__data_start, __data_load,
-           (size_t)((uintptr_t)__data_end - (uintptr_t)__data_start));
-    memset(__bss_start, 0,
-           (size_t)((uintptr_t)__bss_end - (uintptr_t)__bss_start));
-
+    crt_init(&vector_table);
     console_start();
     semihost_exit(main());
 }
